@@ -1,0 +1,37 @@
+# SPDX-License-Identifier: GPL-2.0
+# pinconv: convert Direct-I/O callers from page references to page pins.
+# See README.md. Every target takes KVER=6.1|6.12 (default 6.1) and KDIR=.
+
+# Debian's interpreter: its python3-* packages are installed for it.
+PY      ?= /usr/bin/python3
+KVER    ?= 6.1
+KDIR    ?=
+PINCONV := PYTHONPATH=$(CURDIR)/scripts $(PY) -m pinconv
+TREEARGS = --kver $(KVER) $(if $(KDIR),--kdir $(KDIR))
+
+.PHONY: all deps deps-check tree clean-tree test test-quick test-cocci test-python
+
+all: tree
+
+deps:
+	@sh scripts/deps.sh
+
+deps-check:
+	@sh scripts/deps.sh --check
+
+tree: deps-check
+	@$(PINCONV) tree $(TREEARGS)
+
+clean-tree:
+	rm -rf work/linux-$(KVER) work/linux-$(KVER).tmp
+
+# The inner loop: rule cases and unit tests, no kernel builds or boots.
+test-quick: deps-check test-cocci test-python
+
+test-cocci: deps-check
+	@$(PINCONV) test-cocci
+
+test-python: deps-check
+	@$(PY) -m pytest -q tests/python
+
+test: test-quick

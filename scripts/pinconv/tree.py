@@ -1,0 +1,218 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Kernel tree workspaces.
+
+The toolkit never works in a user's checkout. It works in a git repository
+of its own under work/:
+
+  work/linux-<kver>/      Debian's linux-source-<kver> tarball, extracted,
+                          one baseline commit tagged pinconv-base.
+  work/kdir-<name>/       a --shared clone of a user's KDIR at its HEAD.
+
+In both, the toolkit's series lives on the branch 'pinconv'.
+"""
+
+import hashlib
+import os
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, Optional
+
+from pinconv.printer import Error, stdout
+from pinconv.run import git, run
+
+TOP = Path(__file__).resolve().parents[2]
+BASE_TAG = 'pinconv-base'
+BRANCH = 'pinconv'
+
+# Kernel series the toolkit knows, and which API generation each has:
+# 'get' trees (6.1) have no pin API for iov_iter or bio; 'extract' trees
+# (6.5 and later) have iov_iter_extract_pages() and BIO_PAGE_PINNED.
+SUPPORTED: Dict[str, str] = {'6.1': 'get', '6.12': 'extract'}
+
+# A fixed identity and date for the baseline commit, so that its hash, and
+# so the base-commit of every generated series, is the same on every machine.
+BASE_IDENT = {
+	'GIT_AUTHOR_NAME': 'Debian linux-source',
+	'GIT_AUTHOR_EMAIL': 'debian-kernel@lists.debian.org',
+	'GIT_AUTHOR_DATE': '2026-01-01T00:00:00+0000',
+	'GIT_COMMITTER_NAME': 'Debian linux-source',
+	'GIT_COMMITTER_EMAIL': 'debian-kernel@lists.debian.org',
+	'GIT_COMMITTER_DATE': '2026-01-01T00:00:00+0000',
+}
+
+
+@dataclass
+class Tree:
+	path: Path      # the toolkit's own work tree
+	kver: str       # '6.1', '6.12'
+	version: str    # '6.1.192'
+	generation: str # 'get' or 'extract'
+	base: str       # sha of the baseline commit
+	origin: str     # 'debian' or the KDIR path
+
+	@property
+	def name(self) -> str:
+		return self.path.name
+
+
+def work_dir() -> Path:
+	return Path(os.environ.get('PINCONV_WORK', TOP / 'work'))
+
+
+def kernel_version(path: Path) -> str:
+	"""Return 'VERSION.PATCHLEVEL.SUBLEVEL' from a tree's top Makefile."""
+	mk = path / 'Makefile'
+	if not (path / 'MAINTAINERS').is_file() or not mk.is_file():
+		raise Error(f'{path} is not a kernel tree (no top-level Makefile and MAINTAINERS)')
+	head = mk.read_text(errors='replace')[:2000]
+	fields = {}
+	for key in ('VERSION', 'PATCHLEVEL', 'SUBLEVEL'):
+		m = re.search(rf'^{key} = (\d+)', head, re.M)
+		if not m:
+			raise Error(f'{path} is not a kernel tree (no {key} in Makefile)')
+		fields[key] = m.group(1)
+	return '{VERSION}.{PATCHLEVEL}.{SUBLEVEL}'.format(**fields)
+
+
+def series_of(version: str) -> str:
+	return '.'.join(version.split('.')[:2])
+
+
+def check_kver(kver: str) -> str:
+	if kver not in SUPPORTED:
+		raise Error(f'unsupported kernel version {kver} (supported: '
+			    f'{", ".join(SUPPORTED)})')
+	return SUPPORTED[kver]
+
+
+def tarball(kver: str) -> Path:
+	return Path(f'/usr/src/linux-source-{kver}.tar.xz')
+
+
+def package_version(kver: str) -> str:
+	p = run(['dpkg-query', '-W', '-f=${Version}', f'linux-source-{kver}'],
+		check=False)
+	return p.stdout.strip() if p.returncode == 0 else ''
+
+
+def is_dirty(path: Path) -> int:
+	"""Number of modified, staged or untracked (not ignored) paths."""
+	out = git(['status', '--porcelain'], cwd=path)
+	return len(out.splitlines())
+
+
+def _load(path: Path, origin: str) -> Tree:
+	version = kernel_version(path)
+	kver = series_of(version)
+	base = git(['rev-parse', f'{BASE_TAG}^{{commit}}'], cwd=path)
+	return Tree(path=path, kver=kver, version=version,
+		    generation=SUPPORTED[kver], base=base, origin=origin)
+
+
+def _stamp(path: Path) -> Path:
+	return path / '.git' / 'pinconv-source'
+
+
+def debian_tree(kver: str) -> Tree:
+	"""The workspace from Debian's linux-source-<kver>, made once."""
+	check_kver(kver)
+	path = work_dir() / f'linux-{kver}'
+	pkg = package_version(kver)
+	stamp = _stamp(path)
+	if stamp.is_file():
+		made_from = stamp.read_text().strip()
+		if pkg and made_from != pkg:
+			raise Error(f'{path} was made from linux-source-{kver} {made_from}, '
+				    f'installed is {pkg}: run make clean-tree KVER={kver}')
+		return _load(path, 'debian')
+	src = tarball(kver)
+	if not src.is_file():
+		raise Error(f'{src} is missing: run make deps (package linux-source-{kver})')
+	if path.exists():
+		# A half-made workspace from an interrupted run: ours to redo.
+		stdout.step(f'removing incomplete workspace {path}')
+		shutil.rmtree(path)
+	tmp = path.with_name(path.name + '.tmp')
+	if tmp.exists():
+		shutil.rmtree(tmp)
+	tmp.mkdir(parents=True)
+	stdout.step(f'extracting {src.name} (about 10 s)')
+	run(['tar', '-xf', src, '-C', tmp, '--strip-components=1'])
+	version = kernel_version(tmp)
+	if series_of(version) != kver:
+		raise Error(f'{src} holds Linux {version}, not {kver}')
+	stdout.step(f'committing Linux {version} as the baseline (about 20 s)')
+	git(['init', '-q', '-b', 'base'], cwd=tmp)
+	git(['config', 'core.autocrlf', 'false'], cwd=tmp)
+	git(['config', 'gc.auto', '0'], cwd=tmp)
+	# Debian's .gitignore ignores everything at the top level ('/*'): force.
+	git(['add', '-f', '-A'], cwd=tmp)
+	git(['commit', '-q', '-m', f'Linux {version} (Debian linux-source-{kver} {pkg})'],
+	    cwd=tmp, env=BASE_IDENT)
+	git(['tag', BASE_TAG], cwd=tmp)
+	git(['branch', BRANCH], cwd=tmp)
+	git(['checkout', '-q', BRANCH], cwd=tmp)
+	_stamp(tmp).write_text(pkg + '\n')
+	tmp.rename(path)
+	return _load(path, 'debian')
+
+
+def kdir_tree(kdir: Path, kver: Optional[str]) -> Tree:
+	"""A workspace of our own for a user's kernel git tree, at its HEAD.
+
+	The user's repository is only read: we clone it with --shared and work
+	in the clone, so its branches, index and files are never touched.
+	"""
+	kdir = kdir.expanduser().resolve()
+	if not kdir.is_dir():
+		raise Error(f'KDIR={kdir} does not exist')
+	version = kernel_version(kdir)
+	series = series_of(version)
+	if series not in SUPPORTED:
+		raise Error(f'KDIR={kdir} is Linux {version}; unsupported kernel '
+			    f'version {series} (supported: {", ".join(SUPPORTED)})')
+	if kver and kver != series:
+		raise Error(f'KDIR={kdir} is Linux {version}, not KVER={kver}')
+	if run(['git', 'rev-parse', '--git-dir'], cwd=kdir, check=False).returncode:
+		raise Error(f'KDIR={kdir} is not a git repository')
+	dirty = is_dirty(kdir)
+	if dirty:
+		raise Error(f'KDIR={kdir} has uncommitted changes ({dirty} paths); '
+			    f'commit or stash them first (nothing was changed)')
+	head = git(['rev-parse', 'HEAD'], cwd=kdir)
+	slug = hashlib.sha1(str(kdir).encode()).hexdigest()[:8]
+	path = work_dir() / f'kdir-{kdir.name}-{slug}'
+	if not (path / '.git').is_dir():
+		if path.exists():
+			shutil.rmtree(path)
+		stdout.step(f'cloning {kdir} (shared objects) into {path}')
+		path.parent.mkdir(parents=True, exist_ok=True)
+		git(['clone', '-q', '--shared', '--no-checkout', str(kdir), str(path)],
+		    cwd=path.parent)
+		git(['config', 'gc.auto', '0'], cwd=path)
+	else:
+		git(['fetch', '-q', str(kdir), 'HEAD'], cwd=path)
+	old = git(['rev-parse', '-q', '--verify', f'{BASE_TAG}^{{commit}}'],
+		  cwd=path, check=False)
+	if old != head:
+		git(['tag', '-f', BASE_TAG, head], cwd=path)
+		stdout.step(f'checking out {head[:12]} on branch {BRANCH}')
+		git(['checkout', '-q', '-f', '-B', BRANCH, head], cwd=path)
+	return _load(path, str(kdir))
+
+
+def prepare(kver: str, kdir: Optional[str] = None) -> Tree:
+	if kdir:
+		return kdir_tree(Path(kdir), kver or None)
+	return debian_tree(kver)
+
+
+def reset_branch(tree: Tree) -> None:
+	"""Put the toolkit's branch back on the baseline, clean."""
+	dirty = is_dirty(tree.path)
+	if dirty:
+		raise Error(f'{tree.path} has {dirty} uncommitted paths; they are not '
+			    f'the toolkit\'s: commit them elsewhere or run make clean-tree')
+	git(['checkout', '-q', '-B', BRANCH, tree.base], cwd=tree.path)
