@@ -5,7 +5,7 @@ import argparse
 import sys
 from typing import List
 
-from pinconv import tree
+from pinconv import ruletest, tree
 from pinconv.printer import Error, error, stdout
 
 
@@ -20,12 +20,23 @@ def cmd_tree(args: argparse.Namespace) -> int:
 	return 0
 
 
+def cmd_test_cocci(args: argparse.Namespace) -> int:
+	results = ruletest.run_all()
+	failed = [r for r in results if not r.ok]
+	for r in failed:
+		print(f'FAIL {r.rule}/{r.case}\n{r.detail}')
+	print(f'cocci: {len(results) - len(failed)} passed, {len(failed)} failed')
+	return 1 if failed else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
 	parser = argparse.ArgumentParser(prog='pinconv', description=__doc__)
 	sub = parser.add_subparsers(dest='command', required=True)
 	p = sub.add_parser('tree', help='prepare a kernel workspace')
 	add_tree_args(p)
 	p.set_defaults(func=cmd_tree)
+	p = sub.add_parser('test-cocci', help='run the rule test cases')
+	p.set_defaults(func=cmd_test_cocci)
 	return parser
 
 

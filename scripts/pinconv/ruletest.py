@@ -1,0 +1,75 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Rule test cases, as Coccinelle's own: tests/cocci/<rule>/<case>.c is the
+input, <case>.res the expected output of -D patch (equal to the input when
+the rule must leave the code alone), and the optional <case>.report the
+expected -D report lines (the file name printed as <case>.c)."""
+
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import List, Optional
+
+from pinconv.printer import Error
+from pinconv.spatch import NO_CHANGE, SPFLAGS
+from pinconv.tree import TOP
+
+CASES = TOP / 'tests' / 'cocci'
+
+
+@dataclass
+class CaseResult:
+	rule: str
+	case: str
+	ok: bool
+	detail: str
+
+
+def _spatch(rule: Path, mode: str, case: Path, cwd: Path, out: Optional[Path]) -> str:
+	cmd = ['spatch', *SPFLAGS, '-D', mode, '--sp-file', str(rule), case.name]
+	if out:
+		cmd += ['-o', str(out)]
+	p = subprocess.run(cmd, cwd=cwd, text=True, capture_output=True, timeout=120)
+	if p.returncode != 0 and NO_CHANGE not in p.stderr:
+		raise Error(f'spatch {rule.name} on {case.name}: '
+			    f'{(p.stderr or p.stdout).strip().splitlines()[-1:]}')
+	return p.stdout
+
+
+def run_case(rule: Path, case: Path) -> CaseResult:
+	res = case.with_suffix('.res')
+	name = f'{rule.stem}/{case.stem}'
+	if not res.is_file():
+		return CaseResult(rule.stem, case.stem, False, f'{name}: no .res file')
+	with tempfile.TemporaryDirectory(prefix='pinconv-case-') as tmp:
+		work = Path(tmp) / case.name
+		work.write_text(case.read_text())
+		out = Path(tmp) / 'out.c'
+		_spatch(rule, 'patch', work, Path(tmp), out)
+		got = out.read_text() if out.is_file() else work.read_text()
+		if got != res.read_text():
+			import difflib
+			diff = ''.join(difflib.unified_diff(
+				res.read_text().splitlines(True), got.splitlines(True),
+				f'{name}.res', f'{name} (spatch)'))
+			return CaseResult(rule.stem, case.stem, False, diff)
+		rep = case.with_suffix('.report')
+		if rep.is_file():
+			lines = sorted(set(_spatch(rule, 'report', work, Path(tmp), None).splitlines()))
+			want = sorted(set(rep.read_text().splitlines()))
+			if lines != want:
+				return CaseResult(rule.stem, case.stem, False,
+						  f'{name}: report differs:\n  want {want}\n  got  {lines}')
+	return CaseResult(rule.stem, case.stem, True, '')
+
+
+def run_all(rules_dir: Path = TOP / 'cocci', cases_dir: Path = CASES) -> List[CaseResult]:
+	results = []
+	for rule in sorted(rules_dir.glob('*.cocci')):
+		cases = sorted((cases_dir / rule.stem).glob('*.c'))
+		if not cases:
+			results.append(CaseResult(rule.stem, '-', False,
+						  f'{rule.stem}: no test cases in {cases_dir / rule.stem}'))
+		for case in cases:
+			results.append(run_case(rule, case))
+	return results

@@ -1,0 +1,209 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Running the semantic patches of cocci/ over a kernel tree.
+
+Rules run in the order of cocci/rules-<kver>, one after the other on each
+file, so that a later rule sees what an earlier one converted (the ZERO_PAGE
+rule acts only on files that already use the pin API). Files are prefiltered
+by the tokens of spatch's own grep query, files run in parallel, and every
+(rule, file content) result is cached under work/cache/spatch, so an
+unchanged file is never parsed twice.
+"""
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional, Set, Tuple
+
+from pinconv.printer import Error, stdout
+from pinconv.run import git, run
+from pinconv.tree import TOP, work_dir
+
+COCCI = TOP / 'cocci'
+SPFLAGS = ['--very-quiet', '--no-includes', '--include-headers']
+NO_CHANGE = '-o can not be applied because there are no modified files'
+TIMEOUT = int(os.environ.get('PINCONV_SPATCH_TIMEOUT', '200'))
+
+# The reference-taking APIs whose callers the toolkit converts.
+OLD_APIS = [
+	'bio_iov_iter_get_pages', 'bio_release_pages',
+	'iov_iter_get_pages2', 'iov_iter_get_pages_alloc2',
+	'get_user_pages', 'get_user_pages_fast', 'get_user_pages_fast_only',
+	'get_user_pages_unlocked', 'get_user_pages_remote',
+]
+
+REPORT_RE = re.compile(r'^(?P<file>[^:]+):(?P<line>\d+):(?P<col>[\d-]+): '
+		       r'(?P<api>\w+): (?P<status>convert|review|kept): (?P<reason>.*)$')
+
+
+@dataclass
+class Rule:
+	name: str
+	path: Path
+	text: str
+	tokens: Set[str]
+
+	@property
+	def digest(self) -> str:
+		return hashlib.sha256(self.text.encode()).hexdigest()
+
+
+@dataclass
+class Finding:
+	file: str
+	line: int
+	api: str
+	status: str
+	reason: str
+	rule: str
+
+
+@dataclass
+class FileResult:
+	path: str
+	old: str
+	new: str
+	rules: List[str] = field(default_factory=list)   # rules that changed it
+	findings: List[Finding] = field(default_factory=list)
+
+
+def spatch_version() -> str:
+	out = run(['spatch', '--version'], check=False).stdout
+	return out.splitlines()[0] if out else 'unknown'
+
+
+def grep_tokens(path: Path) -> Set[str]:
+	"""Tokens of spatch's own grep query, patch and report modes."""
+	tokens: Set[str] = set()
+	for mode in ('patch', 'report'):
+		p = run(['spatch', '--parse-cocci', '-D', mode, path], check=False)
+		out = p.stdout + p.stderr
+		if p.returncode != 0 or 'Fatal error' in out or 'parse error' in out.lower():
+			first = [l for l in out.splitlines()
+				 if 'error' in l.lower()][:1]
+			raise Error(f'{path.name}: spatch cannot parse it: '
+				    f'{first[0] if first else "exit " + str(p.returncode)}')
+		lines = out.splitlines()
+		for i, l in enumerate(lines):
+			if l.strip() == 'Grep query':
+				for q in lines[i + 1:i + 3]:
+					tokens |= set(re.findall(r'\w+', q))
+	return tokens
+
+
+def load_rules(kver: str, names: Optional[List[str]] = None) -> List[Rule]:
+	order = COCCI / f'rules-{kver}'
+	if names is None:
+		if not order.is_file():
+			raise Error(f'{order} is missing')
+		names = [l.split('#')[0].strip() for l in order.read_text().splitlines()]
+		names = [n for n in names if n]
+	rules = []
+	for n in names:
+		path = COCCI / f'{n}.cocci'
+		if not path.is_file():
+			raise Error(f'{order.name} names {n}, but {path} is missing')
+		text = path.read_text()
+		rules.append(Rule(n, path, text, grep_tokens(path)))
+	return rules
+
+
+def cache_dir() -> Path:
+	d = work_dir() / 'cache' / 'spatch'
+	d.mkdir(parents=True, exist_ok=True)
+	return d
+
+
+def _spatch_one(rule: Rule, relpath: str, content: str,
+		version: str) -> Tuple[str, List[str]]:
+	"""Apply one rule to one file's content: (new content, report lines)."""
+	key = hashlib.sha256('\0'.join([version, rule.digest, relpath,
+					 content]).encode()).hexdigest()
+	cached = cache_dir() / key[:2] / f'{key}.json'
+	if cached.is_file():
+		d = json.loads(cached.read_text())
+		return d['new'], d['report']
+	with tempfile.TemporaryDirectory(prefix='pinconv-') as tmp:
+		src = Path(tmp) / relpath
+		src.parent.mkdir(parents=True, exist_ok=True)
+		src.write_text(content)
+		out = Path(tmp) / 'out.c'
+		try:
+			p = subprocess.run(['spatch', *SPFLAGS, '--timeout', str(TIMEOUT),
+					    '-D', 'patch', '--sp-file', str(rule.path),
+					    relpath, '-o', str(out)],
+					   cwd=tmp, text=True, capture_output=True,
+					   timeout=TIMEOUT + 30)
+			r = subprocess.run(['spatch', *SPFLAGS, '--timeout', str(TIMEOUT),
+					    '-D', 'report', '--sp-file', str(rule.path),
+					    relpath],
+					   cwd=tmp, text=True, capture_output=True,
+					   timeout=TIMEOUT + 30)
+		except subprocess.TimeoutExpired:
+			raise Error(f'spatch timed out on {relpath} with {rule.name}.cocci')
+		for proc in (p, r):
+			if proc.returncode != 0 and NO_CHANGE not in proc.stderr:
+				msg = (proc.stderr or proc.stdout).strip().splitlines()
+				raise Error(f'spatch {rule.name}.cocci on {relpath}: '
+					    f'{msg[-1] if msg else proc.returncode}')
+		if 'timeout' in (p.stderr + r.stderr).lower():
+			raise Error(f'spatch timed out on {relpath} with {rule.name}.cocci')
+		new = out.read_text() if out.is_file() else content
+		report = sorted(set(l for l in r.stdout.splitlines() if REPORT_RE.match(l)))
+	cached.parent.mkdir(exist_ok=True)
+	tmpf = cached.with_suffix('.tmp')
+	tmpf.write_text(json.dumps({'new': new, 'report': report}))
+	tmpf.rename(cached)
+	return new, report
+
+
+def words(text: str) -> Set[str]:
+	return set(re.findall(r'\w+', text))
+
+
+def apply_rules(tree_path: Path, files: List[str], rules: List[Rule],
+		jobs: int = 0) -> List[FileResult]:
+	"""Run the rules, in order, on each file; results in files' order."""
+	version = spatch_version()
+	jobs = jobs or os.cpu_count() or 1
+
+	def one(relpath: str) -> FileResult:
+		old = (tree_path / relpath).read_text(errors='surrogateescape')
+		res = FileResult(relpath, old, old)
+		for rule in rules:
+			if not (rule.tokens & words(res.new)):
+				continue
+			new, report = _spatch_one(rule, relpath, res.new, version)
+			for line in report:
+				m = REPORT_RE.match(line)
+				assert m
+				res.findings.append(Finding(relpath, int(m['line']), m['api'],
+							    m['status'], m['reason'], rule.name))
+			if new != res.new:
+				res.rules.append(rule.name)
+				res.new = new
+		return res
+
+	results: List[FileResult] = []
+	with ThreadPoolExecutor(max_workers=jobs) as ex:
+		for i, res in enumerate(ex.map(one, files), 1):
+			stdout.progress(i, len(files), f'{res.path}'
+					f'{" (" + ", ".join(res.rules) + ")" if res.rules else ""}')
+			results.append(res)
+	return results
+
+
+def candidate_files(tree_path: Path) -> List[str]:
+	"""C sources and headers that mention an old API, definitions aside."""
+	args = ['grep', '-l', '-w']
+	for api in OLD_APIS:
+		args += ['-e', api]
+	out = git(args + ['--', '*.c', '*.h'], cwd=tree_path, check=False)
+	files = [f for f in out.splitlines() if f and not f.startswith(('tools/', 'Documentation/'))]
+	return sorted(files)
