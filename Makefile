@@ -9,7 +9,7 @@ KDIR    ?=
 PINCONV := PYTHONPATH=$(CURDIR)/scripts $(PY) -m pinconv
 TREEARGS = --kver $(KVER) $(if $(KDIR),--kdir $(KDIR))
 
-.PHONY: all deps deps-check tree clean-tree test test-quick test-cocci test-python
+.PHONY: all deps deps-check tree overlay clean-tree test test-quick test-cocci test-python
 
 all: tree
 
@@ -21,6 +21,20 @@ deps-check:
 
 tree: deps-check
 	@$(PINCONV) tree $(TREEARGS)
+
+overlay: deps-check
+	@$(PINCONV) overlay $(TREEARGS)
+
+# Regenerate patches/$(KVER)/ and reports/$(KVER)/spatch.json from cocci/.
+# AUTHOR="Name <email>" overrides git config user.name/user.email.
+.PHONY: spatch
+spatch: deps-check
+	@$(if $(AUTHOR),PINCONV_AUTHOR="$(AUTHOR)") $(PINCONV) spatch $(TREEARGS)
+
+# Boot the baseline and the series tip in QEMU; prove pins taken and released.
+.PHONY: boottest
+boottest: deps-check
+	@$(PINCONV) boottest $(TREEARGS) $(if $(EXPECT_PINNED),--expect-pinned $(EXPECT_PINNED))
 
 clean-tree:
 	rm -rf work/linux-$(KVER) work/linux-$(KVER).tmp

@@ -10,7 +10,8 @@
 /// make the file's bio_release_pages() a bio_unpin_pages().
 /// Left alone and reported: an acquire with no release in its function,
 /// and pages that escape into another structure (a call that may take a
-/// reference of its own, such as nfs_create_request() or sg_set_page()).
+/// reference of its own, such as nfs_create_request() or sg_set_page(),
+/// or the whole array handed on or stored, as cifs_writedata_direct_alloc()).
 ///
 // Confidence: Moderate
 // Copyright: (C) 2026 pinconv authors
@@ -77,7 +78,7 @@ release_pages@pr(A, ...)
 identifier acq0.fn;
 expression acq0.A, E;
 identifier elem.X;
-identifier f !~ "^(put_page|get_page|set_page_dirty|set_page_dirty_lock|bio_add_page|__bio_add_page|bio_add_hw_page|bio_add_pc_page|page_address|kmap|kmap_local_page|kmap_atomic|flush_dcache_page|PageCompound|page_to_pfn|page_offset)$";
+identifier f !~ "^(iov_iter_get_pages2|iov_iter_get_pages_alloc2|release_pages|kvfree|kfree|ARRAY_SIZE|put_page|get_page|set_page_dirty|set_page_dirty_lock|bio_add_page|__bio_add_page|bio_add_hw_page|bio_add_pc_page|page_address|kmap|kmap_local_page|kmap_atomic|flush_dcache_page|PageCompound|page_to_pfn|page_offset)$";
 position pe;
 @@
 fn(...) {
@@ -86,6 +87,8 @@ fn(...) {
 f@pe(..., A[E], ...)
 |
 f@pe(..., X, ...)
+|
+f@pe(..., A, ...)
 )
 ...+>
 }
@@ -104,6 +107,10 @@ fn(...) {
 S.fld =@pe A[E]
 |
 S->fld =@pe A[E]
+|
+S.fld =@pe A
+|
+S->fld =@pe A
 |
 S.fld =@pe X
 |

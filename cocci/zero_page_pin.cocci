@@ -20,7 +20,7 @@ virtual report
 
 @pinned@
 @@
-\(bio_unpin_pages\|unpin_user_page\|unpin_user_pages\|iov_iter_pin_pages\|bio_iov_iter_pin_pages\)(...)
+\(bio_unpin_pages\|iov_iter_pin_pages\|iov_iter_pin_pages_alloc\|bio_iov_iter_pin_pages\)(...)
 
 @zero0 depends on pinned@
 identifier Z;

@@ -5,7 +5,7 @@ import argparse
 import sys
 from typing import List
 
-from pinconv import ruletest, tree
+from pinconv import ruletest, series, tree
 from pinconv.printer import Error, error, stdout
 
 
@@ -20,6 +20,12 @@ def cmd_tree(args: argparse.Namespace) -> int:
 	return 0
 
 
+def cmd_spatch(args: argparse.Namespace) -> int:
+	t = tree.prepare(args.kver, args.kdir)
+	series.generate(t, args.jobs)
+	return 0
+
+
 def cmd_test_cocci(args: argparse.Namespace) -> int:
 	results = ruletest.run_all()
 	failed = [r for r in results if not r.ok]
@@ -29,14 +35,42 @@ def cmd_test_cocci(args: argparse.Namespace) -> int:
 	return 1 if failed else 0
 
 
+def cmd_overlay(args: argparse.Namespace) -> int:
+	from pinconv import overlay
+	t = tree.prepare(args.kver, args.kdir)
+	overlay.apply(t)
+	return 0
+
+
+def cmd_boottest(args: argparse.Namespace) -> int:
+	from pinconv import boot
+	t = tree.prepare(args.kver, args.kdir)
+	pinned = [s for s in args.expect_pinned.split(',') if s]
+	return 0 if boot.run_boottest([t], pinned, args.timeout) else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
 	parser = argparse.ArgumentParser(prog='pinconv', description=__doc__)
 	sub = parser.add_subparsers(dest='command', required=True)
 	p = sub.add_parser('tree', help='prepare a kernel workspace')
 	add_tree_args(p)
 	p.set_defaults(func=cmd_tree)
+	p = sub.add_parser('overlay', help='apply the kernel overlay (new pin APIs)')
+	add_tree_args(p)
+	p.set_defaults(func=cmd_overlay)
+	p = sub.add_parser('spatch', help='regenerate the patch series from cocci/')
+	add_tree_args(p)
+	p.add_argument('-j', '--jobs', type=int, default=0)
+	p.set_defaults(func=cmd_spatch)
 	p = sub.add_parser('test-cocci', help='run the rule test cases')
 	p.set_defaults(func=cmd_test_cocci)
+	p = sub.add_parser('boottest', help='boot baseline and tip, prove pins in QEMU')
+	add_tree_args(p)
+	p.add_argument('--expect-pinned', default='',
+		       help='scenarios the tip must have converted, comma-separated')
+	p.add_argument('--timeout', type=float, default=180.0,
+		       help='seconds per QEMU boot')
+	p.set_defaults(func=cmd_boottest)
 	return parser
 
 

@@ -38,6 +38,15 @@ OLD_APIS = [
 	'get_user_pages_unlocked', 'get_user_pages_remote',
 ]
 
+# The pin APIs the rules convert to; a rule that keys on them (a follow-on
+# rule) runs only on files an earlier rule converted.
+NEW_APIS = [
+	'bio_iov_iter_pin_pages', 'bio_unpin_pages', 'iov_iter_pin_pages',
+	'iov_iter_pin_pages_alloc', 'unpin_user_page', 'unpin_user_pages',
+	'pin_user_page',
+]
+API_TOKENS = set(OLD_APIS) | set(NEW_APIS)
+
 REPORT_RE = re.compile(r'^(?P<file>[^:]+):(?P<line>\d+):(?P<col>[\d-]+): '
 		       r'(?P<api>\w+): (?P<status>convert|review|kept): (?P<reason>.*)$')
 
@@ -177,7 +186,7 @@ def apply_rules(tree_path: Path, files: List[str], rules: List[Rule],
 		old = (tree_path / relpath).read_text(errors='surrogateescape')
 		res = FileResult(relpath, old, old)
 		for rule in rules:
-			if not (rule.tokens & words(res.new)):
+			if not (rule.tokens & API_TOKENS & words(res.new)):
 				continue
 			new, report = _spatch_one(rule, relpath, res.new, version)
 			for line in report:

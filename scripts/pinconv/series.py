@@ -1,0 +1,341 @@
+# SPDX-License-Identifier: GPL-2.0
+"""The generated series: overlay commits, one commit per caller group,
+kernel-style messages, git format-patch output and spatch.json."""
+
+import difflib
+import json
+import os
+import re
+import shutil
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+from pinconv import spatch, tree as treemod
+from pinconv.printer import Error, stdout
+from pinconv.run import git, run
+from pinconv.tree import TOP, Tree
+
+PATCHES = TOP / 'patches'
+REPORTS = TOP / 'reports'
+
+# Subject prefixes as the subsystems' own logs use them, for trees without
+# history (Debian's tarballs). Trees with history use their git log.
+PREFIXES: Dict[str, str] = {
+	'block': 'block',
+	'fs/iomap': 'iomap',
+	'fs/zonefs': 'zonefs',
+	'fs/direct-io.c': 'fs/direct-io',
+	'fs/nfs': 'NFS',
+	'fs/fuse': 'fuse',
+	'fs/splice.c': 'splice',
+	'fs/ceph': 'ceph',
+	'net/9p': 'net/9p',
+	'crypto': 'crypto',
+}
+
+# Series order of the caller groups: block core first, then filesystems.
+GROUP_ORDER = ['block/fops.c', 'block/blk-map.c', 'block', 'fs/iomap',
+	       'fs/direct-io.c', 'fs/zonefs', 'fs/nfs', 'fs/fuse']
+
+# Old API -> its pin counterpart, for commit messages.
+PIN_OF = {
+	'bio_iov_iter_get_pages': 'bio_iov_iter_pin_pages',
+	'bio_release_pages': 'bio_unpin_pages',
+	'iov_iter_get_pages2': 'iov_iter_pin_pages',
+	'iov_iter_get_pages_alloc2': 'iov_iter_pin_pages_alloc',
+	'put_page': 'unpin_user_page',
+	'release_pages': 'unpin_user_pages',
+	'get_page': 'pin_user_page',
+}
+
+# Fixed dates make the series byte-for-byte reproducible.
+DATE0 = 1767225600   # 2026-01-01T00:00:00Z
+
+
+@dataclass
+class Commit:
+	subject: str
+	files: List[str]
+	rules: List[str]
+	kind: str          # 'overlay' or 'conversion'
+
+
+@dataclass
+class Site:
+	file: str
+	line: int
+	function: str
+	api: str
+	status: str        # converted, review, kept
+	reason: str
+	rule: str
+
+
+def group_of(path: str) -> str:
+	parts = path.split('/')
+	if parts[0] == 'block' or len(parts) <= 2:
+		return path if parts[0] in ('block', 'fs') else '/'.join(parts[:-1])
+	return '/'.join(parts[:2]) if parts[0] in ('fs', 'net') else '/'.join(parts[:-1])
+
+
+def prefix_of(tr: Tree, group: str) -> str:
+	"""The subject prefix: from the tree's history if it has any."""
+	log = git(['log', '-50', '--no-merges', '--format=%s', tr.base, '--', group],
+		  cwd=tr.path, check=False)
+	counts: Dict[str, int] = {}
+	for s in log.splitlines():
+		m = re.match(r'^([\w./-]+(?:: [\w./-]+)?): ', s)
+		if m and not s.startswith(('Merge', 'Revert')):
+			counts[m.group(1)] = counts.get(m.group(1), 0) + 1
+	if counts:
+		return max(sorted(counts), key=lambda k: counts[k])
+	for key in sorted(PREFIXES, key=len, reverse=True):
+		if group == key or group.startswith(key + '/') or group.startswith(key):
+			return PREFIXES[key]
+	return group.split('/')[-1].replace('.c', '')
+
+
+FUNC_RE = re.compile(r'^(?:[A-Za-z_][\w\s\*]*[\s\*])?(\w+)\s*\(')
+
+
+def function_at(lines: List[str], idx: int) -> str:
+	"""The C function a 0-based line index falls in (git's funcname rule)."""
+	for i in range(idx, -1, -1):
+		l = lines[i]
+		if l and not l[0].isspace() and l[0] not in '#{}/*' and not l.rstrip().endswith(';'):
+			m = FUNC_RE.match(l)
+			if m:
+				return m.group(1)
+	return ''
+
+
+def changes(old: str, new: str) -> List[Tuple[str, str, str, int]]:
+	"""(function, old api, new api, old line) for each replaced call."""
+	a, b = old.splitlines(), new.splitlines()
+	out = []
+	sm = difflib.SequenceMatcher(a=a, b=b, autojunk=False)
+	for op, i1, i2, j1, j2 in sm.get_opcodes():
+		if op == 'equal':
+			continue
+		olds = ' '.join(a[i1:i2])
+		news = ' '.join(b[j1:j2])
+		for o, n in PIN_OF.items():
+			no = len(re.findall(rf'\b{o}\(', olds)) - len(re.findall(rf'\b{o}\(', news))
+			if no > 0 and re.search(rf'\b{n}\(', news):
+				out.append((function_at(a, i1), o, n, i1 + 1))
+	return out
+
+
+def ident() -> Tuple[str, str]:
+	author = os.environ.get('PINCONV_AUTHOR', '')
+	if not author:
+		name = git(['config', 'user.name'], cwd=TOP, check=False)
+		email = git(['config', 'user.email'], cwd=TOP, check=False)
+		if not name or not email:
+			raise Error('no author: set git config user.name and user.email, '
+				    'or AUTHOR="Name <email>"')
+		return name, email
+	m = re.match(r'^\s*(.+?)\s*<([^>]+)>\s*$', author)
+	if not m:
+		raise Error(f'AUTHOR={author!r} is not "Name <email>"')
+	return m.group(1), m.group(2)
+
+
+def git_env(n: int, name: str, email: str) -> Dict[str, str]:
+	date = f'@{DATE0 + 60 * n} +0000'
+	return {'GIT_AUTHOR_NAME': name, 'GIT_AUTHOR_EMAIL': email,
+		'GIT_AUTHOR_DATE': date, 'GIT_COMMITTER_NAME': name,
+		'GIT_COMMITTER_EMAIL': email, 'GIT_COMMITTER_DATE': date}
+
+
+def maintainers(tr: Tree, files: List[str]) -> List[str]:
+	gm = tr.path / 'scripts' / 'get_maintainer.pl'
+	if not gm.is_file():
+		return []
+	p = run(['perl', gm, '--nogit', '--nogit-fallback', '--norolestats', '-f', *files],
+		cwd=tr.path, check=False)
+	return [l.strip() for l in p.stdout.splitlines() if l.strip()]
+
+
+def wrap(text: str, width: int = 72) -> str:
+	import textwrap
+	return '\n'.join(textwrap.fill(p, width) for p in text.split('\n'))
+
+
+def message(tr: Tree, group: str, files: List[str], rules: List[str],
+	    chg: List[Tuple[str, str, str, int]], name: str, email: str) -> str:
+	prefix = prefix_of(tr, group)
+	what = group if '.' in group.split('/')[-1] else group + '/'
+	subject = f'{prefix}: pin user pages for Direct I/O in {what}'
+	olds = sorted({o for _, o, _, _ in chg})
+	body = wrap(
+		f'{what} takes page references on the user memory of a Direct I/O '
+		f'({", ".join(o + "()" for o in olds)}) and the device reads or writes '
+		f'the data of those pages. Documentation/core-api/pin_user_pages.rst '
+		f'(case 1, Direct IO) requires FOLL_PIN for such pages, so that the '
+		f'rest of the kernel can tell pages under DMA from pages that are '
+		f'merely referenced (folio_maybe_dma_pinned()).')
+	body += '\n\n' + wrap(
+		'Convert the acquire and its release in the same patch, so that '
+		'every page taken with a pin is released with an unpin:') + '\n\n'
+	per_fn: Dict[Tuple[str, str], List[str]] = {}
+	for fn, o, n, _ in chg:
+		per_fn.setdefault((fn, f'{o}() -> {n}()'), []).append(fn)
+	for (fn, repl), _ in sorted(per_fn.items()):
+		body += f'  {fn}(): {repl}\n'
+	body += '\n' + wrap(
+		'nr_foll_pin_acquired and nr_foll_pin_released in /proc/vmstat now '
+		'count these pages and must end equal.') + '\n\n'
+	for r in rules:
+		body += f'Generated by: cocci/{r}.cocci\n'
+	body += f'Signed-off-by: {name} <{email}>\n'
+	for m in maintainers(tr, files):
+		body += f'Cc: {m}\n'
+	return f'{subject}\n\n{body}'
+
+
+def commit_all(tr: Tree, n: int, msg: str, files: List[str], name: str, email: str) -> None:
+	git(['add', '-f', '--', *files], cwd=tr.path)
+	git(['commit', '-q', '--no-verify', '-F', '-'], cwd=tr.path,
+	    env=git_env(n, name, email), input=msg)
+
+
+def sites_from(results: List[spatch.FileResult],
+	       converted: Dict[str, List[Tuple[str, str, str, int]]]) -> List[Site]:
+	sites: List[Site] = []
+	seen = set()
+	for res in results:
+		lines = res.old.splitlines()
+		conv = {(o, ln) for _, o, _, ln in converted.get(res.path, [])}
+		for f in res.findings:
+			key = (f.file, f.line, f.api)
+			if key in seen:
+				continue
+			seen.add(key)
+			base_api = f.api
+			done = any(ln == f.line for _, ln in conv)
+			status = 'converted' if done else ('review' if f.status == 'review' else 'kept')
+			reason = f.reason if status != 'kept' else f'{f.reason} (not applied: its file was not converted)'
+			sites.append(Site(f.file, f.line, function_at(lines, f.line - 1),
+					  base_api, status, reason, f.rule))
+		# Old-API calls no rule spoke of.
+		for i, l in enumerate(lines):
+			for api in spatch.OLD_APIS:
+				if re.search(rf'\b{api}\(', l) and not l.lstrip().startswith(('*', '/*', '//')):
+					if any(s.file == res.path and s.line == i + 1 for s in sites):
+						continue
+					fn = function_at(lines, i)
+					if re.match(rf'^\S.*\b{api}\(', l):
+						status, reason = 'kept', 'definition or declaration of the API'
+					elif (api, i + 1) in conv:
+						status, reason = 'converted', 'released and acquired in the same commit'
+					else:
+						status, reason = 'kept', 'no rule pairs this site with its acquire or release'
+					sites.append(Site(res.path, i + 1, fn, api, status, reason, ''))
+	return sorted(sites, key=lambda s: (s.file, s.line, s.api))
+
+
+def cover_letter(path: Path, tr: Tree, commits: List[Commit], sites: List[Site]) -> None:
+	text = path.read_text()
+	conv = [c for c in commits if c.kind == 'conversion']
+	subject = f'convert Direct I/O callers to pin_user_pages (Linux {tr.kver})'
+	blurb = wrap(
+		f'This series converts Direct I/O callers of Linux {tr.version} from page '
+		'references (get_user_pages, iov_iter_get_pages2, put_page, '
+		'bio_release_pages) to page pins (FOLL_PIN), as '
+		'Documentation/core-api/pin_user_pages.rst asks for Direct IO (case 1). '
+		'It first adds symmetric pin/unpin APIs, then converts one caller group '
+		'per patch, each acquire together with its release, so that every '
+		'commit builds and runs.')
+	blurb += '\n\n' + wrap(
+		f'The {len(conv)} conversions were generated by the semantic patches '
+		'named in each commit (Generated by:); `make spatch` in pinconv '
+		'regenerates the series byte for byte.')
+	left = [s for s in sites if s.status == 'review']
+	if left:
+		blurb += '\n\n' + wrap('Left unconverted, for review (a wrong conversion '
+				       'is worse than none):') + '\n\n'
+		for s in left:
+			blurb += f'  {s.file}:{s.line} {s.function}(): {s.api}\n'
+			blurb += '\n'.join('      ' + l for l in wrap(s.reason, 64).splitlines()) + '\n'
+	text = text.replace('*** SUBJECT HERE ***', subject)
+	text = text.replace('*** BLURB HERE ***', blurb.rstrip())
+	path.write_text(text)
+
+
+def export(tr: Tree, outdir: Path, n_commits: int, name: str, email: str) -> List[Path]:
+	if outdir.exists():
+		for p in outdir.glob('*.patch'):
+			p.unlink()
+	outdir.mkdir(parents=True, exist_ok=True)
+	out = git(['format-patch', '-q', '--zero-commit', '--no-signature', '--cover-letter',
+		   f'--base={tr.base}', '-o', str(outdir), f'{tr.base}..{treemod.BRANCH}'],
+		  cwd=tr.path, env=git_env(n_commits + 1, name, email))
+	return sorted(outdir.glob('*.patch'))
+
+
+def generate(tr: Tree, jobs: int = 0) -> Dict:
+	from pinconv import overlay
+	name, email = ident()
+	treemod.reset_branch(tr)
+	stdout.step(f'applying kernel-overlay/{tr.kver} to {tr.path}')
+	overlay.apply(tr)
+	ov = git(['log', '--reverse', '--format=%s', f'{tr.base}..{treemod.BRANCH}'], cwd=tr.path)
+	commits = [Commit(s, git(['show', '--format=', '--name-only', f':/^{re.escape(s)}$'],
+				     cwd=tr.path, check=False).split(), [], 'overlay')
+		   for s in ov.splitlines() if s]
+	rules = spatch.load_rules(tr.kver)
+	files = spatch.candidate_files(tr.path)
+	stdout.step(f'running {len(rules)} rules on {len(files)} files that use the old APIs')
+	results = spatch.apply_rules(tr.path, files, rules, jobs)
+	changed = [r for r in results if r.new != r.old]
+	groups: Dict[str, List[spatch.FileResult]] = {}
+	for r in changed:
+		groups.setdefault(group_of(r.path), []).append(r)
+
+	def order(g: str) -> Tuple[int, str]:
+		for i, k in enumerate(GROUP_ORDER):
+			if g == k or g.startswith(k + '/'):
+				return (i, g)
+		return (len(GROUP_ORDER), g)
+
+	converted: Dict[str, List[Tuple[str, str, str, int]]] = {}
+	n = len(commits)
+	for g in sorted(groups, key=order):
+		rs = groups[g]
+		chg: List[Tuple[str, str, str, int]] = []
+		rules_used: List[str] = []
+		for r in rs:
+			(tr.path / r.path).write_text(r.new, errors='surrogateescape')
+			c = changes(r.old, r.new)
+			converted[r.path] = c
+			chg += c
+			rules_used += [x for x in r.rules if x not in rules_used]
+		rules_used = [x.name for x in rules if x.name in rules_used]
+		msg = message(tr, g, [r.path for r in rs], rules_used, chg, name, email)
+		n += 1
+		commit_all(tr, n, msg, [r.path for r in rs], name, email)
+		commits.append(Commit(msg.splitlines()[0], [r.path for r in rs], rules_used,
+				      'conversion'))
+		stdout.step(f'commit {n}: {msg.splitlines()[0]}')
+	sites = sites_from(results, converted)
+	outdir = PATCHES / tr.kver if tr.origin == 'debian' else treemod.work_dir() / 'patches' / tr.name
+	patches = export(tr, outdir, n, name, email)
+	cover = [p for p in patches if p.name.startswith('0000-')]
+	if cover:
+		cover_letter(cover[0], tr, commits, sites)
+	stdout.step(f'wrote {len(patches)} patches to {outdir}')
+	report = {
+		'kernel': tr.version, 'base': tr.base, 'spatch': spatch.spatch_version(),
+		'rules': [r.name for r in rules], 'files_scanned': len(files),
+		'commits': [asdict(c) for c in commits],
+		'sites': [asdict(s) for s in sites],
+		'counts': {k: sum(1 for s in sites if s.status == k)
+			   for k in ('converted', 'review', 'kept')},
+	}
+	rdir = REPORTS / tr.kver if tr.origin == 'debian' else treemod.work_dir() / 'reports' / tr.name
+	rdir.mkdir(parents=True, exist_ok=True)
+	(rdir / 'spatch.json').write_text(json.dumps(report, indent=1) + '\n')
+	stdout.step(f'wrote {rdir / "spatch.json"}: {report["counts"]}')
+	return report
