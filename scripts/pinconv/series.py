@@ -16,8 +16,10 @@ from pinconv.printer import Error, stdout
 from pinconv.run import git, run
 from pinconv.tree import TOP, Tree
 
-PATCHES = TOP / 'patches'
-REPORTS = TOP / 'reports'
+# PINCONV_OUT redirects patches/ and reports/ (the up-to-date test uses it).
+OUT = Path(os.environ.get('PINCONV_OUT', TOP))
+PATCHES = OUT / 'patches'
+REPORTS = OUT / 'reports'
 
 # Subject prefixes as the subsystems' own logs use them, for trees without
 # history (Debian's tarballs). Trees with history use their git log.

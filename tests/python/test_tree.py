@@ -1,0 +1,91 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Kernel workspaces: bad input gets one line, a user's tree is never touched."""
+
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import TOP, pinconv
+from pinconv import tree
+from pinconv.printer import Error
+
+
+def git(k: Path, *args: str) -> str:
+	return subprocess.run(['git', *args], cwd=k, check=True, text=True,
+			      capture_output=True).stdout.strip()
+
+
+def one_error_line(p: subprocess.CompletedProcess) -> str:
+	assert p.returncode != 0
+	lines = p.stderr.strip().splitlines()
+	assert len(lines) == 1, p.stderr
+	assert lines[0].startswith('pinconv: error: ')
+	return lines[0]
+
+
+def test_not_a_kernel_tree(tmp_path: Path) -> None:
+	line = one_error_line(pinconv('tree', '--kdir', str(tmp_path)))
+	assert 'is not a kernel tree' in line
+
+
+def test_unknown_version() -> None:
+	line = one_error_line(pinconv('tree', '--kver', '5.4'))
+	assert 'unsupported kernel version 5.4' in line
+
+
+def test_kdir_unknown_version(fake_kernel: Path) -> None:
+	mk = fake_kernel / 'Makefile'
+	mk.write_text(mk.read_text().replace('PATCHLEVEL = 1', 'PATCHLEVEL = 4').replace('VERSION = 6', 'VERSION = 5'))
+	git(fake_kernel, 'commit', '-qam', 'v5.4')
+	line = one_error_line(pinconv('tree', '--kdir', str(fake_kernel)))
+	assert 'unsupported kernel version 5.4' in line
+
+
+def test_dirty_kdir_is_left_alone(fake_kernel: Path, tmp_path: Path) -> None:
+	f = fake_kernel / 'block' / 'fops.c'
+	f.write_text('int x = 1; /* work in progress */\n')
+	line = one_error_line(pinconv('tree', '--kdir', str(fake_kernel),
+				      env={'PINCONV_WORK': str(tmp_path / 'w')}))
+	assert 'uncommitted changes' in line
+	assert f.read_text() == 'int x = 1; /* work in progress */\n'
+	assert git(fake_kernel, 'status', '--porcelain') == 'M block/fops.c'
+	assert not (tmp_path / 'w').exists()
+
+
+def test_kdir_gets_a_workspace_of_its_own(fake_kernel: Path, tmp_path: Path) -> None:
+	head = git(fake_kernel, 'rev-parse', 'HEAD')
+	p = pinconv('tree', '--kdir', str(fake_kernel), env={'PINCONV_WORK': str(tmp_path / 'w')})
+	assert p.returncode == 0, p.stderr
+	ws = next((tmp_path / 'w').glob('kdir-linux-*'))
+	assert git(ws, 'rev-parse', 'pinconv-base') == head
+	assert git(ws, 'rev-parse', '--abbrev-ref', 'HEAD') == tree.BRANCH
+	# The user's repository: same branch, no new refs, clean.
+	assert git(fake_kernel, 'rev-parse', '--abbrev-ref', 'HEAD') == 'master'
+	assert git(fake_kernel, 'for-each-ref', '--format=%(refname)') == 'refs/heads/master'
+	assert git(fake_kernel, 'status', '--porcelain') == ''
+	# A second call is a no-op on the same HEAD.
+	p = pinconv('tree', '--kdir', str(fake_kernel), env={'PINCONV_WORK': str(tmp_path / 'w')})
+	assert p.returncode == 0 and 'cloning' not in p.stdout
+
+
+def test_kernel_version_parses(fake_kernel: Path) -> None:
+	assert tree.kernel_version(fake_kernel) == '6.1.7'
+	with pytest.raises(Error):
+		tree.kernel_version(fake_kernel / 'block')
+
+
+@pytest.mark.e2e
+def test_debian_tree_is_ready_and_cached() -> None:
+	"""The real 6.1 workspace (make tree makes it): clean, one baseline
+	commit, and a second call well under a second."""
+	t0 = time.monotonic()
+	p = pinconv('tree', '--kver', '6.1')
+	took = time.monotonic() - t0
+	assert p.returncode == 0, p.stderr
+	ws = tree.work_dir() / 'linux-6.1'
+	assert 'tree ready' in p.stdout
+	assert took < 1.0, took
+	assert git(ws, 'log', '--format=%s', 'pinconv-base') .startswith('Linux 6.1.')
+	assert git(ws, 'rev-list', '--count', 'pinconv-base') == '1'
