@@ -1,0 +1,534 @@
+# SPDX-License-Identifier: GPL-2.0
+"""make boottest: prove in a booted kernel that Direct I/O pins and unpins.
+
+For each kernel (the baseline and the series tip) we build bzImage, boot it
+in QEMU with an initramfs whose /init is tests/boot/pinprobe.c, and read one
+PINPROBE line per scenario from the serial console:
+
+  PINPROBE {"scenario":"blk-raw-read","skipped":false,"acquired":4096,
+            "released":4096,"data_ok":true,"bytes":16777216,...}
+
+acquired/released are /proc/vmstat nr_foll_pin_* deltas in pages. A kernel
+that takes page references leaves them at 0; one that pins moves both,
+equally. Each scenario is judged against what is expected of it on that
+kernel (EXPECT_REF, EXPECT_PIN or EXPECT_ANY), and every kernel must keep a
+clean log.
+
+Files, under work/boot/ (ignored): the probe binary, the filesystem images,
+the initramfs, and per kernel console.log; the report goes to
+reports/<kver>/boottest.md and .json.
+"""
+
+import gzip
+import json
+import os
+import re
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO, Dict, Iterable, List, Optional, Sequence, Set, Tuple
+
+from pinconv import build
+from pinconv.printer import Error, stdout
+from pinconv.run import run
+from pinconv.tree import BASE_TAG, BRANCH, TOP, Tree, work_dir
+
+PROBE_SRC = TOP / 'tests' / 'boot' / 'pinprobe.c'
+IMAGE_MIB = 32
+
+# Scenario -> the code path it exercises, in the order the probe runs them.
+SCENARIOS: Dict[str, str] = {
+	'gup-control': 'mm/gup_test.c pin_user_pages (control: always pins)',
+	'blk-raw-write': 'block/fops.c __blkdev_direct_IO_simple, write',
+	'blk-raw-read': 'block/fops.c __blkdev_direct_IO_simple, read',
+	'blk-raw-multibio': 'block/fops.c __blkdev_direct_IO (>256 pages), read',
+	'blk-raw-async': 'block/fops.c __blkdev_direct_IO_async and multi-bio, io_submit',
+	'ext4-write': 'fs/iomap/direct-io.c via ext4, allocating write',
+	'ext4-read': 'fs/iomap/direct-io.c via ext4, read',
+	'ext4-zeroing': 'fs/iomap/direct-io.c iomap_dio_zero (sub-block write)',
+	'vfat-write': 'fs/direct-io.c via vfat, write',
+	'vfat-read': 'fs/direct-io.c via vfat, read',
+	'vfat-fault': 'fs/direct-io.c dio_refill_pages ZERO_PAGE on fault',
+	'zonefs-write': 'fs/iomap/direct-io.c via zonefs, io_submit appends',
+	'zonefs-read': 'fs/iomap/direct-io.c via zonefs, read',
+	'zonefs-append': 'fs/zonefs/file.c zonefs_file_dio_append (opt-in)',
+	'sg-io': 'block/blk-map.c bio_map_user_iov (SG_IO on scsi_debug)',
+}
+CONTROL = 'gup-control'
+LOG = 'kernel-log'
+
+# What a scenario must show on a kernel.
+EXPECT_REF = 'ref'	# references, not pins: acquired == released == 0
+EXPECT_PIN = 'pin'	# converted: acquired > 0 and == released
+EXPECT_ANY = 'any'	# either, but balanced
+
+KERNEL_ARGS = [
+	'console=ttyS0', 'panic=-1', 'oops=panic',
+	'brd.rd_nr=1', 'brd.rd_size=16384',
+	'null_blk.nr_devices=1', 'null_blk.zoned=1', 'null_blk.gb=1',
+	'null_blk.zone_size=4', 'null_blk.zone_nr_conv=1',
+	'null_blk.memory_backed=1',
+	'scsi_debug.dev_size_mb=16',
+]
+
+PROBE_RE = re.compile(r'PINPROBE (\{.*)')
+# As the probe looks for them: WARNING and BUG in capitals, bad page in any.
+MARKER_RE = re.compile(r'WARNING|BUG|(?i:bad page)')
+
+
+@dataclass
+class Boot:
+	label: str
+	console: str
+	seconds: float
+	timed_out: bool
+	accel: str
+
+
+@dataclass
+class Verdict:
+	scenario: str
+	status: str	# 'pass', 'fail' or 'skip'
+	reasons: List[str] = field(default_factory=list)
+
+
+@dataclass
+class KernelResult:
+	label: str
+	rev: str
+	results: Dict[str, dict]
+	warnings: List[str]
+	verdicts: List[Verdict]
+	build_seconds: float
+	boot_seconds: float
+	accel: str
+	timed_out: bool
+
+	@property
+	def ok(self) -> bool:
+		return all(v.status != 'fail' for v in self.verdicts)
+
+
+# ---- parsing and judging (pure; see tests/python/test_boot.py) ----
+
+def parse_console(text: str) -> Tuple[Dict[str, dict], List[str]]:
+	"""PINPROBE results by scenario, and kernel-log warnings reported by the
+	probe plus marker lines seen on the console outside PINPROBE lines."""
+	results: Dict[str, dict] = {}
+	warnings: List[str] = []
+	for line in text.splitlines():
+		line = line.rstrip('\r')
+		m = PROBE_RE.search(line)
+		if not m:
+			if MARKER_RE.search(line):
+				warnings.append(line.strip())
+			continue
+		try:
+			# raw_decode: text a printk appended after the object is ignored.
+			obj, _ = json.JSONDecoder().raw_decode(m.group(1))
+		except json.JSONDecodeError:
+			warnings.append(f'unparsable PINPROBE line: {line.strip()[:200]}')
+			continue
+		name = obj.get('scenario')
+		if not isinstance(name, str):
+			continue
+		if name == LOG:
+			warnings.extend(str(w) for w in obj.get('warnings', []))
+			if obj.get('error'):
+				warnings.append(f'kernel-log: {obj["error"]}')
+		results[name] = obj
+	return results, unique(warnings)
+
+
+def unique(items: Iterable[str]) -> List[str]:
+	seen: Set[str] = set()
+	out = []
+	for i in items:
+		key = re.sub(r'^\[\s*\d+\.\d+\]\s*', '', i)
+		if key not in seen:
+			seen.add(key)
+			out.append(i)
+	return out
+
+
+def judge_one(name: str, res: Optional[dict], expect: str,
+	      warnings: Sequence[str]) -> Verdict:
+	v = Verdict(name, 'pass')
+	if res is None:
+		v.status = 'fail'
+		v.reasons.append('no result line (probe crashed, kernel died or timed out)')
+		return v
+	if res.get('skipped'):
+		if expect == EXPECT_PIN:
+			v.status = 'fail'
+			v.reasons.append(f'expected pins but skipped: {res.get("reason", "")}')
+		else:
+			v.status = 'skip'
+			v.reasons.append(str(res.get('reason', '')))
+		return v
+	acq = int(res.get('acquired', -1))
+	rel = int(res.get('released', -1))
+	if not res.get('data_ok'):
+		v.reasons.append(f'data not ok: {res.get("reason", "")}'.rstrip(': '))
+	if acq != rel:
+		v.reasons.append(f'pins acquired {acq} != released {rel}')
+	if expect == EXPECT_PIN and acq <= 0:
+		v.reasons.append('expected pins, none taken (still page references?)')
+	if expect == EXPECT_REF and acq != 0:
+		v.reasons.append(f'expected page references, {acq} pins taken')
+	if expect == EXPECT_PIN and warnings:
+		v.reasons.append(f'kernel log has {len(warnings)} warning line(s)')
+	if v.reasons:
+		v.status = 'fail'
+	return v
+
+
+def judge(results: Dict[str, dict], expect: Dict[str, str],
+	  warnings: Sequence[str]) -> List[Verdict]:
+	"""One verdict per known scenario, plus the kernel log."""
+	verdicts = [judge_one(name, results.get(name), expect.get(name, EXPECT_ANY),
+			      warnings) for name in SCENARIOS]
+	log = Verdict(LOG, 'pass')
+	if LOG not in results:
+		log.status = 'fail'
+		log.reasons.append('no kernel-log line (probe did not finish)')
+	if warnings:
+		log.status = 'fail'
+		log.reasons.extend(warnings[:10])
+	verdicts.append(log)
+	return verdicts
+
+
+def expectations(pinned: Iterable[str], default: str) -> Dict[str, str]:
+	"""default for every scenario, EXPECT_PIN for pinned ones and the
+	control."""
+	pinned = set(pinned)
+	unknown = pinned - set(SCENARIOS)
+	if unknown:
+		raise Error(f'unknown scenario(s): {", ".join(sorted(unknown))} '
+			    f'(known: {", ".join(SCENARIOS)})')
+	exp = {name: default for name in SCENARIOS}
+	for name in pinned | {CONTROL}:
+		exp[name] = EXPECT_PIN
+	return exp
+
+
+# ---- initramfs ----
+
+def cpio_header(name: str, mode: int, size: int, ino: int,
+		rdev: Tuple[int, int] = (0, 0), nlink: int = 1) -> bytes:
+	"""A newc header plus the NUL-terminated name, padded to 4 bytes."""
+	fields = [ino, mode, 0, 0, nlink, 0, size, 0, 0, rdev[0], rdev[1],
+		  len(name) + 1, 0]
+	head = b'070701' + b''.join(b'%08X' % f for f in fields)
+	head += name.encode() + b'\0'
+	return head + b'\0' * (-len(head) % 4)
+
+
+class CpioWriter:
+	"""Writes a newc archive (the format of the kernel's initramfs)."""
+
+	def __init__(self, out: BinaryIO) -> None:
+		self._out = out
+		self._ino = 721
+		self._size = 0
+
+	def _write(self, data: bytes) -> None:
+		self._out.write(data)
+		self._size += len(data)
+
+	def _entry(self, name: str, mode: int, data: bytes = b'',
+		   rdev: Tuple[int, int] = (0, 0)) -> None:
+		self._ino += 1
+		nlink = 2 if mode & 0o170000 == 0o040000 else 1
+		self._write(cpio_header(name, mode, len(data), self._ino, rdev, nlink))
+		self._write(data)
+		self._write(b'\0' * (-len(data) % 4))
+
+	def directory(self, name: str) -> None:
+		self._entry(name, 0o040755)
+
+	def file(self, name: str, data: bytes, mode: int = 0o644) -> None:
+		self._entry(name, 0o100000 | mode, data)
+
+	def char_device(self, name: str, major: int, minor: int) -> None:
+		self._entry(name, 0o020600, rdev=(major, minor))
+
+	def trailer(self) -> None:
+		"""The end marker, padded to 512 bytes as cpio(1) does."""
+		self._write(cpio_header('TRAILER!!!', 0, 0, 0, nlink=1))
+		self._write(b'\0' * (-self._size % 512))
+
+
+def boot_dir() -> Path:
+	return work_dir() / 'boot'
+
+
+def build_probe() -> Path:
+	out = boot_dir() / 'pinprobe'
+	out.parent.mkdir(parents=True, exist_ok=True)
+	if out.is_file() and out.stat().st_mtime >= PROBE_SRC.stat().st_mtime:
+		return out
+	stdout.step(f'compiling {PROBE_SRC.relative_to(TOP)} (gcc -static)')
+	run(['gcc', '-static', '-O2', '-Wall', '-Wextra', '-Werror', '-o', out,
+	     PROBE_SRC, '-lpthread'])
+	return out
+
+
+def make_images() -> Dict[str, Path]:
+	"""ext4 (4 KiB blocks) and vfat (32 KiB clusters) images, made once."""
+	d = boot_dir()
+	d.mkdir(parents=True, exist_ok=True)
+	images = {'ext4': d / 'ext4.img', 'vfat': d / 'vfat.img'}
+	cmds = {
+		'ext4': ['mkfs.ext4', '-q', '-F', '-b', '4096', '-L', 'pinprobe',
+			 '-E', 'lazy_itable_init=0,lazy_journal_init=0'],
+		'vfat': ['mkfs.vfat', '-s', '64', '-S', '512', '-n', 'PINPROBE'],
+	}
+	for fs, img in images.items():
+		if img.is_file():
+			continue
+		tmp = img.with_suffix('.tmp')
+		with open(tmp, 'wb') as f:
+			f.truncate(IMAGE_MIB << 20)
+		run(cmds[fs] + [tmp])
+		tmp.rename(img)
+	return images
+
+
+def make_initramfs() -> Path:
+	"""initramfs.cpio.gz: /init (the probe), /dev/console, the images."""
+	probe = build_probe()
+	images = make_images()
+	out = boot_dir() / 'initramfs.cpio.gz'
+	inputs = [probe, PROBE_SRC, Path(__file__)] + list(images.values())
+	if out.is_file() and all(out.stat().st_mtime >= p.stat().st_mtime
+				 for p in inputs):
+		return out
+	stdout.step('writing the initramfs')
+	tmp = out.with_suffix('.tmp')
+	with gzip.open(tmp, 'wb', compresslevel=1) as gz:
+		w = CpioWriter(gz)
+		for d in ('dev', 'proc', 'sys', 'mnt', 'images'):
+			w.directory(d)
+		w.char_device('dev/console', 5, 1)
+		w.file('init', probe.read_bytes(), 0o755)
+		for fs, img in images.items():
+			w.file(f'images/{fs}.img', img.read_bytes())
+		w.trailer()
+	tmp.rename(out)
+	return out
+
+
+# ---- QEMU ----
+
+def qemu_cmd(bzimage: Path, initrd: Optional[Path], accel: str,
+	     append: Sequence[str]) -> List[str]:
+	cmd = ['qemu-system-x86_64', '-m', '1G', '-nographic', '-no-reboot',
+	       '-kernel', str(bzimage), '-append', ' '.join(append)]
+	if initrd:
+		cmd += ['-initrd', str(initrd)]
+	if accel == 'kvm':
+		cmd += ['-accel', 'kvm', '-cpu', 'host']
+	else:
+		cmd += ['-accel', 'tcg']
+	return cmd
+
+
+def qemu(bzimage: Path, initrd: Optional[Path], accel: str,
+	 append: Sequence[str], timeout: float) -> Tuple[str, float, bool]:
+	"""Run QEMU to its end (the guest reboots, -no-reboot exits);
+	returns (console, seconds, timed_out)."""
+	cmd = qemu_cmd(bzimage, initrd, accel, append)
+	start = time.monotonic()
+	p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+			     stderr=subprocess.STDOUT)
+	try:
+		out, _ = p.communicate(timeout=timeout)
+		timed_out = False
+	except subprocess.TimeoutExpired:
+		p.kill()
+		out, _ = p.communicate()
+		timed_out = True
+	return out.decode(errors='replace'), time.monotonic() - start, timed_out
+
+
+def qemu_version() -> str:
+	p = run(['qemu-system-x86_64', '--version'], check=False)
+	return (p.stdout.splitlines() or ['?'])[0]
+
+
+def kvm_works(bzimage: Path) -> bool:
+	"""Whether KVM really runs a guest here. /dev/kvm can exist while
+	nested KVM hangs, so boot the kernel with no initramfs (it panics and,
+	with panic=-1 and -no-reboot, QEMU exits) under a short timeout; the
+	answer is cached per host kernel and QEMU version."""
+	forced = os.environ.get('PINCONV_ACCEL', '')
+	if forced in ('kvm', 'tcg'):
+		return forced == 'kvm'
+	if not os.access('/dev/kvm', os.R_OK | os.W_OK):
+		return False
+	cache = boot_dir() / 'kvm-check.json'
+	key = f'{os.uname().release} {qemu_version()}'
+	if cache.is_file():
+		data = json.loads(cache.read_text())
+		if data.get('key') == key:
+			return bool(data['works'])
+	stdout.step('checking whether KVM works (once, 20 s at most)')
+	console, seconds, timed_out = qemu(bzimage, None, 'kvm',
+					   ['console=ttyS0', 'panic=-1'], 20)
+	works = not timed_out and 'Kernel panic' in console
+	stdout.step(f'KVM {"works" if works else "does not work"} '
+		    f'({seconds:.1f}s{", timed out" if timed_out else ""}); using '
+		    f'{"kvm" if works else "tcg"}')
+	cache.parent.mkdir(parents=True, exist_ok=True)
+	cache.write_text(json.dumps({'key': key, 'works': works,
+				     'seconds': round(seconds, 1)}) + '\n')
+	return works
+
+
+def boot(kernel: build.Kernel, initrd: Path, timeout: float,
+	 extra: Sequence[str] = ()) -> Boot:
+	accel = 'kvm' if kvm_works(kernel.bzimage) else 'tcg'
+	stdout.step(f'{kernel.label}: booting {kernel.rev[:12]} ({accel}, '
+		    f'timeout {timeout:.0f}s)')
+	console, seconds, timed_out = qemu(kernel.bzimage, initrd, accel,
+					   KERNEL_ARGS + list(extra), timeout)
+	log = kernel.out / 'console.log'
+	log.write_text(console)
+	stdout.step(f'{kernel.label}: QEMU ended after {seconds:.1f}s'
+		    f'{" (timed out)" if timed_out else ""}; console in {log}')
+	return Boot(kernel.label, console, seconds, timed_out, accel)
+
+
+# ---- the whole test ----
+
+def test_kernel(kernel: build.Kernel, initrd: Path, expect: Dict[str, str],
+		timeout: float) -> KernelResult:
+	b = boot(kernel, initrd, timeout)
+	results, warnings = parse_console(b.console)
+	if b.timed_out:
+		warnings.append(f'QEMU timed out after {timeout:.0f}s')
+	verdicts = judge(results, expect, warnings)
+	for v in verdicts:
+		if v.status == 'fail':
+			stdout.step(f'{kernel.label}: FAIL {v.scenario}: {"; ".join(v.reasons)}')
+	return KernelResult(kernel.label, kernel.rev, results, warnings, verdicts,
+			    kernel.seconds, b.seconds, b.accel, b.timed_out)
+
+
+def cell(res: Optional[dict], key: str) -> str:
+	if res is None:
+		return '-'
+	if res.get('skipped'):
+		return 'skip'
+	val = res.get(key)
+	if isinstance(val, bool):
+		return 'yes' if val else 'NO'
+	return str(val)
+
+
+def report_md(tree: Tree, kernels: List[KernelResult], expect: Dict[str, Dict[str, str]],
+	      notes: List[str]) -> str:
+	lines = [f'# Boot test: Linux {tree.version} ({tree.path.name})', '']
+	lines += [f'- {k.label}: `{k.rev[:12]}`, build {k.build_seconds:.1f}s, '
+		  f'boot + scenarios {k.boot_seconds:.1f}s ({k.accel}), '
+		  f'{"PASS" if k.ok else "FAIL"}' for k in kernels]
+	lines += [f'- {n}' for n in notes]
+	lines += ['', 'acq/rel: pages counted by nr_foll_pin_acquired/released; '
+		  'expected: ref (page references, 0 pins), pin, any (balanced).', '']
+	head = '| scenario | path |'
+	sep = '| --- | --- |'
+	for k in kernels:
+		head += f' {k.label} expected | {k.label} acq | {k.label} rel | {k.label} data | {k.label} verdict |'
+		sep += ' --- | ---: | ---: | --- | --- |'
+	lines += [head, sep]
+	for name, path in SCENARIOS.items():
+		row = f'| {name} | {path} |'
+		for k in kernels:
+			res = k.results.get(name)
+			v = next(v for v in k.verdicts if v.scenario == name)
+			row += (f' {expect[k.label].get(name, EXPECT_ANY)} | {cell(res, "acquired")} |'
+				f' {cell(res, "released")} | {cell(res, "data_ok")} | {v.status} |')
+		lines.append(row)
+	lines += ['', '## Notes per scenario', '']
+	for k in kernels:
+		for name in SCENARIOS:
+			res = k.results.get(name) or {}
+			v = next(v for v in k.verdicts if v.scenario == name)
+			text = '; '.join(x for x in [res.get('note', ''), res.get('reason', '')] + v.reasons if x)
+			if text:
+				lines.append(f'- {k.label} {name}: {text}')
+	lines += ['', '## Kernel log', '']
+	for k in kernels:
+		if k.warnings:
+			lines.append(f'- {k.label}: {len(k.warnings)} warning line(s):')
+			lines += [f'  - `{w}`' for w in k.warnings[:20]]
+		else:
+			lines.append(f'- {k.label}: clean (no WARNING, BUG or bad page)')
+	return '\n'.join(lines) + '\n'
+
+
+def report_json(tree: Tree, kernels: List[KernelResult],
+		expect: Dict[str, Dict[str, str]], notes: List[str]) -> str:
+	data = {
+		'kernel_version': tree.version,
+		'tree': str(tree.path),
+		'notes': notes,
+		'kernels': {k.label: {
+			'rev': k.rev,
+			'ok': k.ok,
+			'accel': k.accel,
+			'build_seconds': round(k.build_seconds, 1),
+			'boot_seconds': round(k.boot_seconds, 1),
+			'timed_out': k.timed_out,
+			'warnings': k.warnings,
+			'scenarios': {v.scenario: {
+				'expected': expect[k.label].get(v.scenario, EXPECT_ANY),
+				'verdict': v.status,
+				'reasons': v.reasons,
+				'result': k.results.get(v.scenario),
+			} for v in k.verdicts},
+		} for k in kernels},
+	}
+	return json.dumps(data, indent=1) + '\n'
+
+
+def run_boottest(trees: Sequence[Tree], pinned: Iterable[str] = (),
+		 timeout: float = 180.0) -> bool:
+	"""Boot the baseline and the series tip of each tree; write
+	reports/<kver>/boottest.{md,json}. pinned: scenarios the tip is expected
+	to have converted. True if every kernel passed."""
+	pinned = list(pinned)
+	initrd = make_initramfs()
+	ok = True
+	for tree in trees:
+		notes: List[str] = []
+		base = build.build_kernel(tree, BASE_TAG, 'base')
+		expect = {'base': expectations([], EXPECT_REF)}
+		kernels = [test_kernel(base, initrd, expect['base'], timeout)]
+		tip_rev = build.resolve(tree, BRANCH)
+		if tip_rev == base.rev:
+			notes.append(f'tip ({BRANCH}) equals the baseline: the base boot '
+				     f'stands for both')
+			expect['tip'] = expectations(pinned, EXPECT_REF)
+			tip = KernelResult(**{**kernels[0].__dict__, 'label': 'tip'})
+			tip.verdicts = judge(tip.results, expect['tip'], tip.warnings)
+		else:
+			tip_kernel = build.build_kernel(tree, BRANCH, 'tip')
+			expect['tip'] = expectations(pinned, EXPECT_ANY)
+			tip = test_kernel(tip_kernel, initrd, expect['tip'], timeout)
+		kernels.append(tip)
+		out = TOP / 'reports' / tree.kver
+		out.mkdir(parents=True, exist_ok=True)
+		(out / 'boottest.md').write_text(report_md(tree, kernels, expect, notes))
+		(out / 'boottest.json').write_text(report_json(tree, kernels, expect, notes))
+		for k in kernels:
+			counts = {s: sum(1 for v in k.verdicts if v.status == s)
+				  for s in ('pass', 'fail', 'skip')}
+			stdout.step(f'{tree.kver} {k.label}: {counts["pass"]} passed, '
+				    f'{counts["fail"]} failed, {counts["skip"]} skipped')
+			ok = ok and k.ok
+		stdout.step(f'report: {out / "boottest.md"}')
+	return ok

@@ -1,0 +1,1457 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pinprobe: /init of the boot-test initramfs.
+ *
+ * Runs Direct-I/O scenarios against the block layer and filesystems whose
+ * page handling the pinconv series converts, and prints one line per
+ * scenario:
+ *
+ *   PINPROBE {"scenario":"blk-raw-read","skipped":false,"acquired":4096,
+ *             "released":4096,"data_ok":true,"bytes":16777216}
+ *
+ * acquired/released are the pages counted by /proc/vmstat's
+ * nr_foll_pin_acquired / nr_foll_pin_released across the measured I/O
+ * (after it completed). An unconverted kernel takes page references for
+ * Direct I/O, so both stay 0; a converted one pins, so both move, equally.
+ * The last line lists kernel log lines with WARNING, BUG or "bad page",
+ * then the machine reboots (with QEMU -no-reboot, QEMU exits).
+ *
+ * Build: gcc -static -O2 -Wall -o pinprobe pinprobe.c -lpthread
+ */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/aio_abi.h>
+#include <linux/loop.h>
+#include <pthread.h>
+#include <scsi/sg.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+#define KiB		1024L
+#define MiB		(1024L * 1024L)
+#define PAGE		4096L
+#define CHUNK		MiB
+
+struct result {
+	const char *name;
+	bool skipped;
+	char reason[200];	/* why skipped, or what went wrong */
+	long long acquired;
+	long long released;
+	bool data_ok;
+	long long bytes;
+	char note[200];
+};
+
+struct pins {
+	long long acquired;
+	long long released;
+};
+
+/* ---- output -------------------------------------------------------- */
+
+static void json_str(char *out, size_t size, const char *s)
+{
+	size_t n = 0;
+
+	for (; *s && n + 8 < size; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\') {
+			out[n++] = '\\';
+			out[n++] = c;
+		} else if (c < 0x20 || c >= 0x7f) {
+			n += snprintf(out + n, size - n, "\\u%04x", c);
+		} else {
+			out[n++] = c;
+		}
+	}
+	out[n] = '\0';
+}
+
+static void line_out(const char *buf)
+{
+	/* One write per line, so kernel messages do not split it. */
+	size_t len = strlen(buf);
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = write(STDOUT_FILENO, p, len);
+
+		if (n <= 0)
+			return;
+		p += n;
+		len -= n;
+	}
+}
+
+static void emit(const struct result *r)
+{
+	char reason[420], note[420], buf[1200];
+
+	json_str(reason, sizeof(reason), r->reason);
+	json_str(note, sizeof(note), r->note);
+	snprintf(buf, sizeof(buf),
+		 "PINPROBE {\"scenario\":\"%s\",\"skipped\":%s,\"reason\":\"%s\","
+		 "\"acquired\":%lld,\"released\":%lld,\"data_ok\":%s,"
+		 "\"bytes\":%lld,\"note\":\"%s\"}\n",
+		 r->name, r->skipped ? "true" : "false", reason,
+		 r->acquired, r->released, r->data_ok ? "true" : "false",
+		 r->bytes, note);
+	line_out(buf);
+}
+
+static void plog(const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	int n;
+
+	n = snprintf(buf, sizeof(buf), "pinprobe: ");
+	va_start(ap, fmt);
+	vsnprintf(buf + n, sizeof(buf) - n - 1, fmt, ap);
+	va_end(ap);
+	strcat(buf, "\n");
+	line_out(buf);
+}
+
+static void fail(struct result *r, const char *what)
+{
+	if (!r->reason[0])
+		snprintf(r->reason, sizeof(r->reason), "%s: %s", what,
+			 strerror(errno));
+	r->data_ok = false;
+}
+
+static void skip(struct result *r, const char *why)
+{
+	r->skipped = true;
+	snprintf(r->reason, sizeof(r->reason), "%s", why);
+}
+
+/* ---- pin counters -------------------------------------------------- */
+
+static int read_pins(struct pins *p)
+{
+	char line[128];
+	FILE *f;
+	int found = 0;
+
+	/* On SMP kernels fold the per-cpu deltas first (needs sysctl). */
+	f = fopen("/proc/sys/vm/stat_refresh", "w");
+	if (f) {
+		fputs("1\n", f);
+		fclose(f);
+	}
+	f = fopen("/proc/vmstat", "r");
+	if (!f)
+		return -1;
+	p->acquired = p->released = 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "nr_foll_pin_acquired %lld", &p->acquired) == 1)
+			found++;
+		else if (sscanf(line, "nr_foll_pin_released %lld", &p->released) == 1)
+			found++;
+	}
+	fclose(f);
+	return found == 2 ? 0 : -1;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static void measure_start(struct pins *before)
+{
+	read_pins(before);
+}
+
+/*
+ * Take the deltas once the I/O has completed. Read completions may dirty
+ * and release pages from a workqueue (bio_check_pages_dirty), so give the
+ * released count up to a second to catch up with acquired.
+ */
+static void measure_end(struct result *r, const struct pins *before)
+{
+	struct pins after;
+	int i;
+
+	for (i = 0; i < 100; i++) {
+		read_pins(&after);
+		if (after.acquired - before->acquired ==
+		    after.released - before->released)
+			break;
+		sleep_ms(10);
+	}
+	r->acquired += after.acquired - before->acquired;
+	r->released += after.released - before->released;
+}
+
+/* ---- buffers and patterns ------------------------------------------ */
+
+static void *buf_alloc(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	memset(p, 0, len);	/* fault in: the pages are ours, exclusive */
+	return p;
+}
+
+static void buf_free(void *p, size_t len)
+{
+	if (p)
+		munmap(p, len);
+}
+
+static uint64_t pattern_word(uint64_t seed, uint64_t index)
+{
+	uint64_t x = (index + 1) * 0x9e3779b97f4a7c15ULL ^ seed * 0xbf58476d1ce4e5b9ULL;
+
+	x ^= x >> 31;
+	return x;
+}
+
+/* Fill buf, which holds the bytes at file offset off, with the pattern. */
+static void fill(void *buf, size_t len, off_t off, uint64_t seed)
+{
+	uint64_t *w = buf;
+	size_t i;
+
+	for (i = 0; i < len / 8; i++)
+		w[i] = pattern_word(seed, off / 8 + i);
+}
+
+static bool check(const void *buf, size_t len, off_t off, uint64_t seed)
+{
+	const uint64_t *w = buf;
+	size_t i;
+
+	for (i = 0; i < len / 8; i++)
+		if (w[i] != pattern_word(seed, off / 8 + i))
+			return false;
+	return true;
+}
+
+static bool all_zero(const void *buf, size_t len)
+{
+	const unsigned char *b = buf;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (b[i])
+			return false;
+	return true;
+}
+
+/* Whole-buffer pread/pwrite in chunk-sized calls; -1 on error or short. */
+static int rw_all(int fd, bool write_op, void *buf, size_t len, off_t off,
+		  size_t chunk)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		size_t n = len - done < chunk ? len - done : chunk;
+		ssize_t r = write_op ? pwrite(fd, (char *)buf + done, n, off + done)
+				     : pread(fd, (char *)buf + done, n, off + done);
+
+		if (r < 0)
+			return -1;
+		if ((size_t)r != n) {
+			errno = EIO;
+			return -1;
+		}
+		done += n;
+	}
+	return 0;
+}
+
+/* ---- environment ------------------------------------------------------ */
+
+static bool wait_for(const char *path, int ms)
+{
+	struct stat st;
+
+	for (; ms > 0; ms -= 20) {
+		if (stat(path, &st) == 0)
+			return true;
+		sleep_ms(20);
+	}
+	return stat(path, &st) == 0;
+}
+
+static long long dev_size(int fd)
+{
+	long long size;
+
+	if (ioctl(fd, BLKGETSIZE64, &size))
+		return -1;
+	return size;
+}
+
+static int loop_attach(const char *loopdev, const char *image, char *why,
+		       size_t whylen)
+{
+	struct loop_config cfg;
+	int lfd, ffd, ret;
+
+	ffd = open(image, O_RDWR);
+	if (ffd < 0) {
+		snprintf(why, whylen, "no image %s: %s", image, strerror(errno));
+		return -1;
+	}
+	if (!wait_for(loopdev, 2000)) {
+		snprintf(why, whylen, "no %s (CONFIG_BLK_DEV_LOOP)", loopdev);
+		close(ffd);
+		return -1;
+	}
+	lfd = open(loopdev, O_RDWR);
+	if (lfd < 0) {
+		snprintf(why, whylen, "open %s: %s", loopdev, strerror(errno));
+		close(ffd);
+		return -1;
+	}
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.fd = ffd;
+	cfg.block_size = 512;
+	ret = ioctl(lfd, LOOP_CONFIGURE, &cfg);
+	if (ret && errno == EINVAL)
+		ret = ioctl(lfd, LOOP_SET_FD, ffd);
+	if (ret)
+		snprintf(why, whylen, "attach %s to %s: %s", image, loopdev,
+			 strerror(errno));
+	close(ffd);
+	close(lfd);
+	return ret ? -1 : 0;
+}
+
+static int mount_loop(const char *loopdev, const char *image,
+		      const char *dir, const char *fstype, char *why,
+		      size_t whylen)
+{
+	if (loop_attach(loopdev, image, why, whylen))
+		return -1;
+	mkdir(dir, 0755);
+	if (mount(loopdev, dir, fstype, 0, NULL)) {
+		snprintf(why, whylen, "mount -t %s %s: %s", fstype, loopdev,
+			 strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- block device scenarios (block/fops.c) ------------------------- */
+
+#define RAM		"/dev/ram0"
+#define RAM_BYTES	(16 * MiB)
+
+static int open_ram(struct result *r)
+{
+	int fd;
+
+	if (!wait_for(RAM, 2000)) {
+		skip(r, "no " RAM " (CONFIG_BLK_DEV_RAM, brd.rd_nr=1)");
+		return -1;
+	}
+	fd = open(RAM, O_RDWR | O_DIRECT);
+	if (fd < 0) {
+		fail(r, "open " RAM);
+		return -1;
+	}
+	if (dev_size(fd) < RAM_BYTES) {
+		skip(r, RAM " is smaller than 16 MiB (brd.rd_size=16384)");
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* A measured O_DIRECT write or read of len bytes at 0 in chunk-sized calls. */
+static void blk_rw(struct result *r, bool measure_write, size_t chunk,
+		   uint64_t seed)
+{
+	struct pins before;
+	void *buf;
+	int fd;
+
+	fd = open_ram(r);
+	if (fd < 0)
+		return;
+	buf = buf_alloc(RAM_BYTES);
+	if (!buf) {
+		fail(r, "mmap");
+		close(fd);
+		return;
+	}
+	r->data_ok = true;
+	fill(buf, RAM_BYTES, 0, seed);
+	if (measure_write)
+		measure_start(&before);
+	if (rw_all(fd, true, buf, RAM_BYTES, 0, chunk))
+		fail(r, "O_DIRECT write");
+	if (measure_write)
+		measure_end(r, &before);
+	memset(buf, 0, RAM_BYTES);
+	if (!measure_write)
+		measure_start(&before);
+	if (rw_all(fd, false, buf, RAM_BYTES, 0, chunk))
+		fail(r, "O_DIRECT read");
+	if (!measure_write)
+		measure_end(r, &before);
+	if (r->data_ok && !check(buf, RAM_BYTES, 0, seed)) {
+		r->data_ok = false;
+		snprintf(r->reason, sizeof(r->reason), "read back differs");
+	}
+	r->bytes = RAM_BYTES;
+	snprintf(r->note, sizeof(r->note), "%s in %ld KiB calls",
+		 measure_write ? "write" : "read", (long)(chunk / KiB));
+	buf_free(buf, RAM_BYTES);
+	close(fd);
+}
+
+static void blk_raw_write(struct result *r)
+{
+	blk_rw(r, true, CHUNK, 1);
+}
+
+static void blk_raw_read(struct result *r)
+{
+	blk_rw(r, false, CHUNK, 2);
+}
+
+/* 4 MiB calls: more than BIO_MAX_VECS pages, so __blkdev_direct_IO. */
+static void blk_raw_multibio(struct result *r)
+{
+	blk_rw(r, false, 4 * MiB, 3);
+	r->bytes = RAM_BYTES;
+}
+
+static long sys_io_setup(unsigned int nr, aio_context_t *ctx)
+{
+	return syscall(SYS_io_setup, nr, ctx);
+}
+
+static long sys_io_submit(aio_context_t ctx, long n, struct iocb **iocbs)
+{
+	return syscall(SYS_io_submit, ctx, n, iocbs);
+}
+
+static long sys_io_getevents(aio_context_t ctx, long min, long max,
+			     struct io_event *events)
+{
+	return syscall(SYS_io_getevents, ctx, min, max, events, NULL);
+}
+
+static long sys_io_destroy(aio_context_t ctx)
+{
+	return syscall(SYS_io_destroy, ctx);
+}
+
+/*
+ * Eight 1 MiB iocbs (one bio each: __blkdev_direct_IO_async) and two 4 MiB
+ * iocbs (several bios: __blkdev_direct_IO), submitted at once.
+ */
+#define AIO_NR 10
+
+static int aio_all(aio_context_t ctx, int fd, bool write_op, char *buf)
+{
+	struct iocb cbs[AIO_NR], *ptrs[AIO_NR];
+	struct io_event ev[AIO_NR];
+	long off = 0, got = 0;
+	int i;
+
+	memset(cbs, 0, sizeof(cbs));
+	for (i = 0; i < AIO_NR; i++) {
+		long len = i < 8 ? MiB : 4 * MiB;
+
+		cbs[i].aio_fildes = fd;
+		cbs[i].aio_lio_opcode = write_op ? IOCB_CMD_PWRITE : IOCB_CMD_PREAD;
+		cbs[i].aio_buf = (uint64_t)(uintptr_t)(buf + off);
+		cbs[i].aio_nbytes = len;
+		cbs[i].aio_offset = off;
+		cbs[i].aio_data = len;
+		ptrs[i] = &cbs[i];
+		off += len;
+	}
+	if (sys_io_submit(ctx, AIO_NR, ptrs) != AIO_NR)
+		return -1;
+	while (got < AIO_NR) {
+		long n = sys_io_getevents(ctx, 1, AIO_NR - got, ev);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		for (i = 0; i < n; i++) {
+			if (ev[i].res != (int64_t)ev[i].data) {
+				errno = ev[i].res < 0 ? -ev[i].res : EIO;
+				return -1;
+			}
+		}
+		got += n;
+	}
+	return 0;
+}
+
+struct thread_io {
+	int fd;
+	bool write_op;
+	char *buf;
+	long off;
+	long len;
+	int ret;
+};
+
+static void *thread_rw(void *arg)
+{
+	struct thread_io *t = arg;
+
+	t->ret = rw_all(t->fd, t->write_op, t->buf + t->off, t->len, t->off,
+			t->len);
+	return NULL;
+}
+
+/* Without CONFIG_AIO: the same layout from ten threads. */
+static int threads_all(int fd, bool write_op, char *buf)
+{
+	struct thread_io t[AIO_NR];
+	pthread_t tid[AIO_NR];
+	long off = 0;
+	int i, ret = 0;
+
+	for (i = 0; i < AIO_NR; i++) {
+		t[i] = (struct thread_io){ fd, write_op, buf, off,
+					   i < 8 ? MiB : 4 * MiB, 0 };
+		off += t[i].len;
+		if (pthread_create(&tid[i], NULL, thread_rw, &t[i]))
+			return -1;
+	}
+	for (i = 0; i < AIO_NR; i++) {
+		pthread_join(tid[i], NULL);
+		ret |= t[i].ret;
+	}
+	return ret;
+}
+
+static void blk_raw_async(struct result *r)
+{
+	aio_context_t ctx = 0;
+	struct pins before;
+	bool aio;
+	char *buf;
+	int fd;
+
+	fd = open_ram(r);
+	if (fd < 0)
+		return;
+	buf = buf_alloc(RAM_BYTES);
+	if (!buf) {
+		fail(r, "mmap");
+		close(fd);
+		return;
+	}
+	aio = sys_io_setup(AIO_NR, &ctx) == 0;
+	r->data_ok = true;
+	fill(buf, RAM_BYTES, 0, 4);
+	measure_start(&before);
+	if (aio ? aio_all(ctx, fd, true, buf) : threads_all(fd, true, buf))
+		fail(r, aio ? "io_submit write" : "threaded write");
+	memset(buf, 0, RAM_BYTES);
+	if (aio ? aio_all(ctx, fd, false, buf) : threads_all(fd, false, buf))
+		fail(r, aio ? "io_submit read" : "threaded read");
+	measure_end(r, &before);
+	if (r->data_ok && !check(buf, RAM_BYTES, 0, 4)) {
+		r->data_ok = false;
+		snprintf(r->reason, sizeof(r->reason), "read back differs");
+	}
+	r->bytes = 2 * RAM_BYTES;
+	snprintf(r->note, sizeof(r->note),
+		 "%s: 8x1 MiB + 2x4 MiB writes then reads",
+		 aio ? "io_submit" : "10 threads (no CONFIG_AIO)");
+	if (aio)
+		sys_io_destroy(ctx);
+	buf_free(buf, RAM_BYTES);
+	close(fd);
+}
+
+/* ---- filesystem scenarios ------------------------------------------ */
+
+#define FILE_BYTES	(8 * MiB)
+
+/*
+ * On an open O_DIRECT file: measured write (or read) of FILE_BYTES, with
+ * the other direction done unmeasured to set up or check the data.
+ */
+static void file_rw(struct result *r, const char *path, bool measure_write,
+		    uint64_t seed)
+{
+	struct pins before;
+	void *buf;
+	int fd;
+
+	fd = open(path, O_RDWR | O_DIRECT);
+	if (fd < 0) {
+		fail(r, "open O_DIRECT");
+		return;
+	}
+	buf = buf_alloc(FILE_BYTES);
+	if (!buf) {
+		fail(r, "mmap");
+		close(fd);
+		return;
+	}
+	r->data_ok = true;
+	fill(buf, FILE_BYTES, 0, seed);
+	if (measure_write)
+		measure_start(&before);
+	if (rw_all(fd, true, buf, FILE_BYTES, 0, CHUNK))
+		fail(r, "O_DIRECT write");
+	if (measure_write)
+		measure_end(r, &before);
+	memset(buf, 0, FILE_BYTES);
+	if (!measure_write)
+		measure_start(&before);
+	if (rw_all(fd, false, buf, FILE_BYTES, 0, CHUNK))
+		fail(r, "O_DIRECT read");
+	if (!measure_write)
+		measure_end(r, &before);
+	if (r->data_ok && !check(buf, FILE_BYTES, 0, seed)) {
+		r->data_ok = false;
+		snprintf(r->reason, sizeof(r->reason), "read back differs");
+	}
+	r->bytes = FILE_BYTES;
+	snprintf(r->note, sizeof(r->note), "%s %s in 1 MiB calls",
+		 measure_write ? "write" : "read", path);
+	buf_free(buf, FILE_BYTES);
+	close(fd);
+}
+
+/* Make path a file of len bytes of c through the page cache, synced. */
+static int prealloc(const char *path, size_t len, int c)
+{
+	char *buf = malloc(MiB);
+	size_t done;
+	int fd;
+
+	if (!buf)
+		return -1;
+	memset(buf, c, MiB);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0) {
+		free(buf);
+		return -1;
+	}
+	for (done = 0; done < len; done += MiB)
+		if (write(fd, buf, len - done < MiB ? len - done : MiB) < 0)
+			break;
+	free(buf);
+	if (done < len || fsync(fd)) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+static bool ext4_ready;
+static char ext4_why[200] = "not set up";
+
+static void ext4_setup(void)
+{
+	if (mount_loop("/dev/loop0", "/images/ext4.img", "/mnt/ext4", "ext4",
+		       ext4_why, sizeof(ext4_why)) == 0)
+		ext4_ready = true;
+}
+
+static bool need_ext4(struct result *r)
+{
+	if (!ext4_ready)
+		skip(r, ext4_why);
+	return ext4_ready;
+}
+
+static void ext4_write(struct result *r)
+{
+	int fd;
+
+	if (!need_ext4(r))
+		return;
+	/* A new file: the write allocates (iomap, unwritten extents). */
+	fd = open("/mnt/ext4/dio.dat", O_RDWR | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0) {
+		fail(r, "create /mnt/ext4/dio.dat");
+		return;
+	}
+	close(fd);
+	file_rw(r, "/mnt/ext4/dio.dat", true, 11);
+}
+
+static void ext4_read(struct result *r)
+{
+	if (!need_ext4(r))
+		return;
+	file_rw(r, "/mnt/ext4/dio.dat", false, 12);
+}
+
+/*
+ * A 512-byte O_DIRECT write at 4608 into a new file on a 4 KiB-block fs:
+ * iomap zeroes the rest of the block around it with ZERO_PAGE
+ * (iomap_dio_zero). Read back: [0,4608) zero, then the 512 bytes.
+ */
+static void ext4_zeroing(struct result *r)
+{
+	const char *path = "/mnt/ext4/zero.dat";
+	struct pins before;
+	char *buf;
+	ssize_t n;
+	int fd;
+
+	if (!need_ext4(r))
+		return;
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_DIRECT, 0644);
+	if (fd < 0) {
+		fail(r, "create zero.dat O_DIRECT");
+		return;
+	}
+	buf = buf_alloc(2 * PAGE);
+	if (!buf) {
+		fail(r, "mmap");
+		close(fd);
+		return;
+	}
+	r->data_ok = true;
+	fill(buf, 512, 4608, 13);
+	measure_start(&before);
+	n = pwrite(fd, buf, 512, 4608);
+	measure_end(r, &before);
+	if (n != 512) {
+		fail(r, "512-byte O_DIRECT write at 4608");
+		goto out;
+	}
+	memset(buf, 0xaa, 2 * PAGE);
+	n = pread(fd, buf, 2 * PAGE, 0);
+	if (n != 5120) {
+		snprintf(r->reason, sizeof(r->reason),
+			 "read back %zd bytes, want 5120 (%s)", n,
+			 n < 0 ? strerror(errno) : "size");
+		r->data_ok = false;
+		goto out;
+	}
+	if (!all_zero(buf, 4608) || !check(buf + 4608, 512, 4608, 13)) {
+		r->data_ok = false;
+		snprintf(r->reason, sizeof(r->reason),
+			 "read back differs (zeroed head or data)");
+	}
+	r->bytes = 512;
+	snprintf(r->note, sizeof(r->note),
+		 "512 B write at 4608 into a hole of a 4 KiB-block file");
+out:
+	buf_free(buf, 2 * PAGE);
+	close(fd);
+}
+
+static bool vfat_ready;
+static char vfat_why[200] = "not set up";
+
+static void vfat_setup(void)
+{
+	if (mount_loop("/dev/loop1", "/images/vfat.img", "/mnt/vfat", "vfat",
+		       vfat_why, sizeof(vfat_why)) == 0)
+		vfat_ready = true;
+}
+
+static bool need_vfat(struct result *r)
+{
+	if (!vfat_ready)
+		skip(r, vfat_why);
+	return vfat_ready;
+}
+
+/*
+ * FAT falls back to buffered I/O for O_DIRECT writes past the allocated
+ * size (fat_direct_IO), so the files are written through the page cache
+ * first and then overwritten with O_DIRECT (fs/direct-io.c).
+ */
+static void vfat_write(struct result *r)
+{
+	if (!need_vfat(r))
+		return;
+	if (prealloc("/mnt/vfat/dio.dat", FILE_BYTES, 0)) {
+		fail(r, "preallocate /mnt/vfat/dio.dat");
+		return;
+	}
+	file_rw(r, "/mnt/vfat/dio.dat", true, 21);
+}
+
+static void vfat_read(struct result *r)
+{
+	if (!need_vfat(r))
+		return;
+	file_rw(r, "/mnt/vfat/dio.dat", false, 22);
+}
+
+/*
+ * An O_DIRECT write from 4 pages whose third is unmapped. The first
+ * get_block maps the whole 16 KiB (32 KiB clusters), so when getting the
+ * user pages faults, dio_refill_pages() writes ZERO_PAGE into the mapped
+ * blocks instead. The write must end short or with EFAULT, the pages
+ * before the hole must be on disk, and the kernel log must stay clean.
+ */
+static void vfat_fault(struct result *r)
+{
+	const char *path = "/mnt/vfat/fault.dat";
+	struct pins before;
+	char *buf, *rbuf;
+	ssize_t n;
+	int fd, err;
+
+	if (!need_vfat(r))
+		return;
+	if (prealloc(path, 64 * KiB, 0x5a)) {
+		fail(r, "preallocate fault.dat");
+		return;
+	}
+	fd = open(path, O_RDWR | O_DIRECT);
+	if (fd < 0) {
+		fail(r, "open fault.dat O_DIRECT");
+		return;
+	}
+	buf = buf_alloc(4 * PAGE);
+	rbuf = buf_alloc(4 * PAGE);
+	if (!buf || !rbuf) {
+		fail(r, "mmap");
+		close(fd);
+		return;
+	}
+	fill(buf, 4 * PAGE, 0, 23);
+	munmap(buf + 2 * PAGE, PAGE);
+	measure_start(&before);
+	n = pwrite(fd, buf, 4 * PAGE, 0);
+	err = errno;
+	measure_end(r, &before);
+	r->data_ok = true;
+	if (n < 0 && err != EFAULT) {
+		errno = err;
+		fail(r, "O_DIRECT write with a hole");
+	} else if (n >= 4 * PAGE) {
+		r->data_ok = false;
+		snprintf(r->reason, sizeof(r->reason),
+			 "write over an unmapped page returned %zd", n);
+	}
+	if (n < 0)
+		snprintf(r->note, sizeof(r->note), "write returned %s",
+			 strerror(err));
+	else
+		snprintf(r->note, sizeof(r->note),
+			 "short write of %zd of %ld bytes", n, 4 * PAGE);
+	/*
+	 * What the write reported as done must be on disk. The file held 0x5a
+	 * bytes: zeroes at the unmapped page show that ZERO_PAGE was written
+	 * there (dio_refill_pages), that is, the path we meant to take.
+	 */
+	if (pread(fd, rbuf, 4 * PAGE, 0) != 4 * PAGE) {
+		fail(r, "read back fault.dat");
+	} else {
+		bool zeroed = all_zero(rbuf + 2 * PAGE, PAGE);
+		size_t len = strlen(r->note);
+
+		snprintf(r->note + len, sizeof(r->note) - len,
+			 zeroed ? "; unmapped page written as ZERO_PAGE" :
+			 "; ZERO_PAGE path not taken (page 2 not zeroed)");
+		if (r->data_ok && n > 0 && !check(rbuf, n, 0, 23)) {
+			r->data_ok = false;
+			snprintf(r->reason, sizeof(r->reason),
+				 "the %zd bytes written differ on disk", n);
+		}
+	}
+	r->bytes = n > 0 ? n : 0;
+	munmap(buf, 2 * PAGE);
+	munmap(buf + 3 * PAGE, PAGE);
+	buf_free(rbuf, 4 * PAGE);
+	close(fd);
+}
+
+/* ---- zonefs ---------------------------------------------------------- */
+
+#define NULLB		"/dev/nullb0"
+#define ZONEFS_MAGIC	0x5a4f4653
+#define ZONE_BYTES	(4 * MiB)
+
+/* The kernel's crc32(~0, ...): crc32_le, reflected, no final inversion. */
+static uint32_t crc32_le(uint32_t crc, const unsigned char *p, size_t len)
+{
+	int i;
+
+	while (len--) {
+		crc ^= *p++;
+		for (i = 0; i < 8; i++)
+			crc = (crc >> 1) ^ (0xedb88320 & -(crc & 1));
+	}
+	return crc;
+}
+
+static bool zonefs_ready;
+static char zonefs_why[200] = "not set up";
+
+/*
+ * Debian bookworm has no zonefs-tools (mkzonefs), so format here: the
+ * 4 KiB super block (fs/zonefs/zonefs.h struct zonefs_super) goes into
+ * zone 0, a conventional zone (null_blk.zone_nr_conv=1).
+ */
+static void zonefs_setup(void)
+{
+	unsigned char *sb;
+	uint32_t crc;
+	int fd;
+
+	if (!wait_for(NULLB, 2000)) {
+		snprintf(zonefs_why, sizeof(zonefs_why),
+			 "no " NULLB " (CONFIG_BLK_DEV_NULL_BLK, null_blk.zoned=1)");
+		return;
+	}
+	fd = open(NULLB, O_RDWR | O_DIRECT);
+	if (fd < 0) {
+		snprintf(zonefs_why, sizeof(zonefs_why), "open " NULLB ": %s",
+			 strerror(errno));
+		return;
+	}
+	sb = buf_alloc(PAGE);
+	if (!sb) {
+		close(fd);
+		return;
+	}
+	*(uint32_t *)sb = ZONEFS_MAGIC;			/* s_magic, LE */
+	memcpy(sb + 8, "pinprobe", 8);			/* s_label */
+	memcpy(sb + 40, "pinprobe-zonefs!", 16);		/* s_uuid */
+	crc = crc32_le(~0U, sb, PAGE);			/* with s_crc = 0 */
+	memcpy(sb + 4, &crc, 4);
+	if (pwrite(fd, sb, PAGE, 0) != PAGE) {
+		snprintf(zonefs_why, sizeof(zonefs_why),
+			 "write zonefs super block: %s", strerror(errno));
+		goto out;
+	}
+	mkdir("/mnt/zonefs", 0755);
+	if (mount(NULLB, "/mnt/zonefs", "zonefs", 0, NULL)) {
+		snprintf(zonefs_why, sizeof(zonefs_why), "mount -t zonefs: %s",
+			 strerror(errno));
+		goto out;
+	}
+	zonefs_ready = true;
+out:
+	buf_free(sb, PAGE);
+	close(fd);
+}
+
+static int zonefs_open(struct result *r, const char *path)
+{
+	int fd;
+
+	if (!zonefs_ready) {
+		skip(r, zonefs_why);
+		return -1;
+	}
+	fd = open(path, O_RDWR | O_DIRECT);
+	if (fd < 0) {
+		fail(r, path);
+		return -1;
+	}
+	/* Truncating a sequential zone file to 0 resets the zone. */
+	if (ftruncate(fd, 0)) {
+		fail(r, "reset zone (truncate to 0)");
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Appends with io_submit, one 1 MiB iocb at a time at the write pointer:
+ * async writes to sequential files go through iomap_dio_rw (zonefs
+ * write iomap ops). Synchronous ones take zonefs_file_dio_append, see
+ * zonefs_append().
+ */
+static int zonefs_aio_write(int fd, char *buf, long len)
+{
+	struct iocb cb, *ptr = &cb;
+	struct io_event ev;
+	aio_context_t ctx = 0;
+	long off;
+	int ret = 0;
+
+	if (sys_io_setup(1, &ctx))
+		return -1;
+	for (off = 0; off < len && !ret; off += CHUNK) {
+		memset(&cb, 0, sizeof(cb));
+		cb.aio_fildes = fd;
+		cb.aio_lio_opcode = IOCB_CMD_PWRITE;
+		cb.aio_buf = (uint64_t)(uintptr_t)(buf + off);
+		cb.aio_nbytes = CHUNK;
+		cb.aio_offset = off;
+		if (sys_io_submit(ctx, 1, &ptr) != 1 ||
+		    sys_io_getevents(ctx, 1, 1, &ev) != 1)
+			ret = -1;
+		else if (ev.res != CHUNK) {
+			errno = ev.res < 0 ? -ev.res : EIO;
+			ret = -1;
+		}
+	}
+	sys_io_destroy(ctx);
+	return ret;
+}
+
+static void zonefs_rw(struct result *r, bool measure_write)
+{
+	const char *path = "/mnt/zonefs/seq/0";
+	uint64_t seed = measure_write ? 31 : 32;
+	struct pins before;
+	void *buf;
+	int fd;
+
+	fd = zonefs_open(r, path);
+	if (fd < 0)
+		return;
+	buf = buf_alloc(ZONE_BYTES);
+	if (!buf) {
+		fail(r, "mmap");
+		close(fd);
+		return;
+	}
+	r->data_ok = true;
+	fill(buf, ZONE_BYTES, 0, seed);
+	if (measure_write)
+		measure_start(&before);
+	if (zonefs_aio_write(fd, buf, ZONE_BYTES))
+		fail(r, "io_submit append");
+	if (measure_write)
+		measure_end(r, &before);
+	memset(buf, 0, ZONE_BYTES);
+	if (!measure_write)
+		measure_start(&before);
+	if (rw_all(fd, false, buf, ZONE_BYTES, 0, CHUNK))
+		fail(r, "O_DIRECT read");
+	if (!measure_write)
+		measure_end(r, &before);
+	if (r->data_ok && !check(buf, ZONE_BYTES, 0, seed)) {
+		r->data_ok = false;
+		snprintf(r->reason, sizeof(r->reason), "read back differs");
+	}
+	r->bytes = ZONE_BYTES;
+	snprintf(r->note, sizeof(r->note), "%s seq/0 (one 4 MiB zone) in 1 MiB %s",
+		 measure_write ? "append to" : "read",
+		 measure_write ? "io_submit calls" : "preads");
+	buf_free(buf, ZONE_BYTES);
+	close(fd);
+}
+
+static void zonefs_write(struct result *r)
+{
+	zonefs_rw(r, true);
+}
+
+static void zonefs_read(struct result *r)
+{
+	zonefs_rw(r, false);
+}
+
+static bool cmdline_has(const char *word);
+
+/*
+ * A synchronous 1 MiB O_DIRECT append: zonefs_file_dio_append, a zone
+ * append bio of its own (bio_iov_iter_get_pages). Debian's 6.1.192 fails
+ * every such write with EIO and remounts read-only ("Corrupted write
+ * pointer": z_wpoffset is advanced before the append checks where it
+ * landed), so it only runs with pinprobe.zonefs_append on the command line;
+ * the pins are taken and released all the same.
+ */
+static void zonefs_append(struct result *r)
+{
+	struct pins before;
+	ssize_t n;
+	void *buf;
+	int fd, err;
+
+	if (!cmdline_has("pinprobe.zonefs_append")) {
+		skip(r, "opt-in (pinprobe.zonefs_append): sync appends fail with "
+		     "EIO on 6.1.192 and leave zonefs read-only");
+		return;
+	}
+	fd = zonefs_open(r, "/mnt/zonefs/seq/1");
+	if (fd < 0)
+		return;
+	buf = buf_alloc(CHUNK);
+	if (!buf) {
+		fail(r, "mmap");
+		close(fd);
+		return;
+	}
+	fill(buf, CHUNK, 0, 33);
+	measure_start(&before);
+	n = pwrite(fd, buf, CHUNK, 0);
+	err = errno;
+	measure_end(r, &before);
+	r->data_ok = n == CHUNK;
+	if (n != CHUNK)
+		snprintf(r->reason, sizeof(r->reason), "sync append returned %zd (%s)",
+			 n, n < 0 ? strerror(err) : "short");
+	memset(buf, 0, CHUNK);
+	if (r->data_ok && (pread(fd, buf, CHUNK, 0) != CHUNK ||
+			   !check(buf, CHUNK, 0, 33))) {
+		r->data_ok = false;
+		snprintf(r->reason, sizeof(r->reason), "read back differs");
+	}
+	r->bytes = CHUNK;
+	snprintf(r->note, sizeof(r->note), "sync 1 MiB pwrite to seq/1 (zone append)");
+	buf_free(buf, CHUNK);
+	close(fd);
+}
+
+/* ---- SG_IO (block/blk-map.c bio_map_user_iov) ------------------------- */
+
+#define SD		"/dev/sda"
+#define SG_BYTES	(256 * KiB)
+#define SG_CMDS		4
+
+static int sg_rw(int fd, bool write_op, void *buf, long lba, long len,
+		 char *why, size_t whylen)
+{
+	unsigned char cdb[10] = { write_op ? 0x2a : 0x28 };
+	unsigned char sense[32];
+	long blocks = len / 512;
+	struct sg_io_hdr h;
+
+	cdb[2] = lba >> 24;
+	cdb[3] = lba >> 16;
+	cdb[4] = lba >> 8;
+	cdb[5] = lba;
+	cdb[7] = blocks >> 8;
+	cdb[8] = blocks;
+	memset(&h, 0, sizeof(h));
+	h.interface_id = 'S';
+	h.dxfer_direction = write_op ? SG_DXFER_TO_DEV : SG_DXFER_FROM_DEV;
+	h.cmd_len = sizeof(cdb);
+	h.cmdp = cdb;
+	h.dxfer_len = len;
+	h.dxferp = buf;
+	h.mx_sb_len = sizeof(sense);
+	h.sbp = sense;
+	h.timeout = 20000;
+	if (ioctl(fd, SG_IO, &h)) {
+		snprintf(why, whylen, "SG_IO %s: %s", write_op ? "WRITE(10)" :
+			 "READ(10)", strerror(errno));
+		return -1;
+	}
+	if (h.status || h.host_status || h.driver_status || h.resid) {
+		snprintf(why, whylen,
+			 "SG_IO %s: status %#x host %#x driver %#x resid %d",
+			 write_op ? "WRITE(10)" : "READ(10)", h.status,
+			 h.host_status, h.driver_status, h.resid);
+		return -1;
+	}
+	return 0;
+}
+
+/* Page-aligned 256 KiB buffers, so blk_rq_map_user maps them, no copy. */
+static void sg_io(struct result *r)
+{
+	struct pins before;
+	char *buf;
+	int fd, i;
+
+	if (!wait_for(SD, 5000)) {
+		skip(r, "no " SD " (CONFIG_SCSI_DEBUG, CONFIG_BLK_DEV_SD)");
+		return;
+	}
+	fd = open(SD, O_RDWR);
+	if (fd < 0) {
+		fail(r, "open " SD);
+		return;
+	}
+	buf = buf_alloc(SG_CMDS * SG_BYTES);
+	if (!buf) {
+		fail(r, "mmap");
+		close(fd);
+		return;
+	}
+	r->data_ok = true;
+	fill(buf, SG_CMDS * SG_BYTES, 0, 41);
+	measure_start(&before);
+	for (i = 0; i < SG_CMDS && r->data_ok; i++)
+		if (sg_rw(fd, true, buf + i * SG_BYTES, i * SG_BYTES / 512,
+			  SG_BYTES, r->reason, sizeof(r->reason)))
+			r->data_ok = false;
+	memset(buf, 0, SG_CMDS * SG_BYTES);
+	for (i = 0; i < SG_CMDS && r->data_ok; i++)
+		if (sg_rw(fd, false, buf + i * SG_BYTES, i * SG_BYTES / 512,
+			  SG_BYTES, r->reason, sizeof(r->reason)))
+			r->data_ok = false;
+	measure_end(r, &before);
+	if (r->data_ok && !check(buf, SG_CMDS * SG_BYTES, 0, 41)) {
+		r->data_ok = false;
+		snprintf(r->reason, sizeof(r->reason), "read back differs");
+	}
+	r->bytes = 2 * SG_CMDS * SG_BYTES;
+	snprintf(r->note, sizeof(r->note),
+		 "%d WRITE(10) + %d READ(10) of 256 KiB on " SD, SG_CMDS, SG_CMDS);
+	buf_free(buf, SG_CMDS * SG_BYTES);
+	close(fd);
+}
+
+/* ---- control: the counters do move when something pins --------------- */
+
+struct gup_test {
+	uint64_t get_delta_usec;
+	uint64_t put_delta_usec;
+	uint64_t addr;
+	uint64_t size;
+	uint32_t nr_pages_per_call;
+	uint32_t gup_flags;
+	uint32_t test_flags;
+	uint32_t which_pages[8];
+};
+
+#define PIN_BASIC_TEST	_IOWR('g', 5, struct gup_test)
+
+/* mm/gup_test.c pins 64 pages with pin_user_pages() and unpins them. */
+static void gup_control(struct result *r)
+{
+	struct gup_test g;
+	struct pins before;
+	void *buf;
+	int fd;
+
+	mkdir("/sys/kernel/debug", 0755);
+	mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
+	fd = open("/sys/kernel/debug/gup_test", O_RDWR);
+	if (fd < 0) {
+		skip(r, "no /sys/kernel/debug/gup_test (CONFIG_GUP_TEST)");
+		return;
+	}
+	buf = buf_alloc(64 * PAGE);
+	if (!buf) {
+		fail(r, "mmap");
+		close(fd);
+		return;
+	}
+	memset(&g, 0, sizeof(g));
+	g.addr = (uintptr_t)buf;
+	g.size = 64 * PAGE;
+	g.nr_pages_per_call = 64;
+	g.gup_flags = 1;	/* FOLL_WRITE */
+	r->data_ok = true;
+	measure_start(&before);
+	if (ioctl(fd, PIN_BASIC_TEST, &g))
+		fail(r, "PIN_BASIC_TEST");
+	measure_end(r, &before);
+	r->bytes = 64 * PAGE;
+	snprintf(r->note, sizeof(r->note), "pin_user_pages of 64 pages");
+	buf_free(buf, 64 * PAGE);
+	close(fd);
+}
+
+/* ---- kernel log ------------------------------------------------------- */
+
+static bool bad_line(const char *msg)
+{
+	const char *p;
+
+	if (strstr(msg, "WARNING") || strstr(msg, "BUG"))
+		return true;
+	for (p = msg; *p; p++)
+		if (strncasecmp(p, "bad page", 8) == 0)
+			return true;
+	return false;
+}
+
+static void kernel_log(void)
+{
+	static char out[8192];
+	char rec[2048], esc[420];
+	size_t n;
+	int fd, count = 0;
+	ssize_t len;
+
+	n = snprintf(out, sizeof(out),
+		     "PINPROBE {\"scenario\":\"kernel-log\",\"warnings\":[");
+	fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
+	if (fd < 0) {
+		snprintf(out + n, sizeof(out) - n,
+			 "],\"error\":\"open /dev/kmsg: %s\"}\n", strerror(errno));
+		line_out(out);
+		return;
+	}
+	for (;;) {
+		char *msg;
+
+		len = read(fd, rec, sizeof(rec) - 1);
+		if (len < 0 && errno == EPIPE)
+			continue;	/* overwritten records: go on */
+		if (len <= 0)
+			break;
+		rec[len] = '\0';
+		msg = strchr(rec, ';');
+		msg = msg ? msg + 1 : rec;
+		msg[strcspn(msg, "\n")] = '\0';
+		if (!bad_line(msg) || count >= 20)
+			continue;
+		if (strlen(msg) > 200)
+			msg[200] = '\0';
+		json_str(esc, sizeof(esc), msg);
+		n += snprintf(out + n, sizeof(out) - n, "%s\"%s\"",
+			      count ? "," : "", esc);
+		count++;
+	}
+	close(fd);
+	snprintf(out + n, sizeof(out) - n, "]}\n");
+	line_out(out);
+}
+
+/* ---- main ------------------------------------------------------------- */
+
+struct scenario {
+	const char *name;
+	void (*run)(struct result *r);
+};
+
+static const struct scenario scenarios[] = {
+	{ "gup-control", gup_control },
+	{ "blk-raw-write", blk_raw_write },
+	{ "blk-raw-read", blk_raw_read },
+	{ "blk-raw-multibio", blk_raw_multibio },
+	{ "blk-raw-async", blk_raw_async },
+	{ "ext4-write", ext4_write },
+	{ "ext4-read", ext4_read },
+	{ "ext4-zeroing", ext4_zeroing },
+	{ "vfat-write", vfat_write },
+	{ "vfat-read", vfat_read },
+	{ "vfat-fault", vfat_fault },
+	{ "zonefs-write", zonefs_write },
+	{ "zonefs-read", zonefs_read },
+	{ "zonefs-append", zonefs_append },
+	{ "sg-io", sg_io },
+};
+
+static void mount_basics(void)
+{
+	mkdir("/proc", 0555);
+	mkdir("/sys", 0555);
+	mkdir("/dev", 0755);
+	mkdir("/mnt", 0755);
+	mount("proc", "/proc", "proc", 0, NULL);
+	mount("sysfs", "/sys", "sysfs", 0, NULL);
+	mount("devtmpfs", "/dev", "devtmpfs", 0, NULL);
+}
+
+static const char *cmdline(void)
+{
+	static char buf[4096];
+	int fd;
+
+	if (!buf[0]) {
+		fd = open("/proc/cmdline", O_RDONLY);
+		if (fd >= 0) {
+			ssize_t n = read(fd, buf, sizeof(buf) - 1);
+
+			buf[n > 0 ? n : 0] = '\0';
+			close(fd);
+		}
+		if (!buf[0])
+			strcpy(buf, " ");
+	}
+	return buf;
+}
+
+/* Whether word is one of the kernel command line's words (or word=...). */
+static bool cmdline_has(const char *word)
+{
+	const char *p = cmdline();
+	size_t len = strlen(word);
+
+	while ((p = strstr(p, word))) {
+		bool start = p == cmdline() || p[-1] == ' ';
+		bool end = !p[len] || strchr(" =\n", p[len]);
+
+		if (start && end)
+			return true;
+		p += len;
+	}
+	return false;
+}
+
+/* Scenario names on the kernel command line: pinprobe.only=a,b */
+static bool wanted(const char *name)
+{
+	const char *only = strstr(cmdline(), "pinprobe.only=");
+	const char *end;
+	size_t len = strlen(name);
+
+	if (!only)
+		return true;
+	only += strlen("pinprobe.only=");
+	end = only + strcspn(only, " \n");
+	while (only < end) {
+		size_t n = strcspn(only, ", \n");
+
+		if (n == len && strncmp(only, name, len) == 0)
+			return true;
+		only += n + 1;
+	}
+	return false;
+}
+
+int main(void)
+{
+	struct timespec t0, t1;
+	size_t i;
+
+	mount_basics();
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	plog("start");
+	ext4_setup();
+	vfat_setup();
+	zonefs_setup();
+	for (i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++) {
+		struct result r;
+
+		if (!wanted(scenarios[i].name))
+			continue;
+		memset(&r, 0, sizeof(r));
+		r.name = scenarios[i].name;
+		scenarios[i].run(&r);
+		if (r.skipped)
+			r.data_ok = false;
+		emit(&r);
+	}
+	sync();
+	kernel_log();
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	plog("done in %ld ms", (long)((t1.tv_sec - t0.tv_sec) * 1000 +
+				     (t1.tv_nsec - t0.tv_nsec) / 1000000));
+	umount("/mnt/ext4");
+	umount("/mnt/vfat");
+	umount("/mnt/zonefs");
+	sync();
+	reboot(RB_AUTOBOOT);
+	for (;;)
+		pause();
+}

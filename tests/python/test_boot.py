@@ -1,0 +1,230 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Tests for the boot test's pure parts: PINPROBE parsing, verdicts, the
+cpio writer and the config check.
+
+Run with Debian's interpreter: /usr/bin/python3 -m pytest tests/python
+"""
+
+import io
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Dict, List
+
+import pytest
+
+TOP = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(TOP / 'scripts'))
+
+from pinconv import boot, build  # noqa: E402
+from pinconv.printer import Error  # noqa: E402
+
+
+def line(name: str, acquired: int = 0, released: int = 0, data_ok: bool = True,
+	 skipped: bool = False, reason: str = '') -> str:
+	obj = {'scenario': name, 'skipped': skipped, 'reason': reason,
+	       'acquired': acquired, 'released': released, 'data_ok': data_ok,
+	       'bytes': 4096, 'note': ''}
+	return 'PINPROBE ' + json.dumps(obj, separators=(',', ':'))
+
+
+def console(lines: List[str], warnings: List[str] = ()) -> str:
+	"""A boot log with a kernel-log line at the end."""
+	log = 'PINPROBE ' + json.dumps({'scenario': 'kernel-log',
+					'warnings': list(warnings)})
+	return '\n'.join(['[    0.000000] Linux version 6.1.192'] + lines +
+			 [log, '[    2.0] reboot: Restarting system']) + '\n'
+
+
+def all_lines(acquired: int = 0) -> List[str]:
+	"""Every scenario with the given balanced count; the control pins."""
+	return [line(n, 64 if n == boot.CONTROL else acquired,
+		     64 if n == boot.CONTROL else acquired) for n in boot.SCENARIOS]
+
+
+def statuses(verdicts: List[boot.Verdict]) -> Dict[str, str]:
+	return {v.scenario: v.status for v in verdicts}
+
+
+# ---- parsing ----
+
+def test_parse_lines_and_interleaved_kernel_text() -> None:
+	text = console([
+		line('blk-raw-read', 4096, 4096),
+		# A printk that landed in front of the probe's line on the console.
+		'[    1.2] random: crng init done' + line('ext4-write', 2048, 2048),
+		'\r',
+	])
+	results, warnings = boot.parse_console(text)
+	assert results['blk-raw-read']['acquired'] == 4096
+	assert results['ext4-write']['released'] == 2048
+	assert 'kernel-log' in results
+	assert warnings == []
+
+
+def test_parse_collects_probe_and_console_warnings() -> None:
+	text = console([line('blk-raw-read'),
+			'[    1.5] WARNING: CPU: 0 PID: 1 at mm/gup.c:123 foo+0x1/0x2',
+			'[    1.6] BUG: Bad page state in process init  pfn:01234',
+			'[    1.7] x86/bugs: nothing to see (lower-case bugs is fine)'],
+		       warnings=['WARNING: CPU: 0 PID: 1 at mm/gup.c:123 foo+0x1/0x2'])
+	_, warnings = boot.parse_console(text)
+	# The probe's copy and the console's copy of the same line count once.
+	assert len(warnings) == 2
+	assert any('Bad page' in w for w in warnings)
+	assert not any('x86/bugs' in w for w in warnings)
+
+
+def test_parse_reports_a_broken_line() -> None:
+	results, warnings = boot.parse_console('PINPROBE {"scenario":"sg-io",\n')
+	assert 'sg-io' not in results
+	assert warnings and 'unparsable' in warnings[0]
+
+
+# ---- verdicts ----
+
+def test_baseline_with_references_passes() -> None:
+	results, warnings = boot.parse_console(console(all_lines(0)))
+	verdicts = boot.judge(results, boot.expectations([], boot.EXPECT_REF), warnings)
+	assert set(statuses(verdicts).values()) == {'pass'}
+
+
+def test_fake_converted_expectation_on_baseline_fails() -> None:
+	results, warnings = boot.parse_console(console(all_lines(0)))
+	exp = boot.expectations(['blk-raw-read', 'vfat-write'], boot.EXPECT_REF)
+	st = statuses(boot.judge(results, exp, warnings))
+	assert st['blk-raw-read'] == 'fail'
+	assert st['vfat-write'] == 'fail'
+	assert st['blk-raw-write'] == 'pass'
+
+
+def test_converted_kernel_passes_when_balanced() -> None:
+	results, warnings = boot.parse_console(console(all_lines(4096)))
+	exp = boot.expectations(['blk-raw-read'], boot.EXPECT_ANY)
+	assert set(statuses(boot.judge(results, exp, warnings)).values()) == {'pass'}
+
+
+def test_references_expected_but_pins_taken_fails() -> None:
+	results, warnings = boot.parse_console(console(all_lines(16)))
+	st = statuses(boot.judge(results, boot.expectations([], boot.EXPECT_REF), warnings))
+	assert st['blk-raw-read'] == 'fail'
+	assert st[boot.CONTROL] == 'pass'
+
+
+@pytest.mark.parametrize('bad, reason', [
+	(line('blk-raw-read', 4096, 4095), 'released'),
+	(line('blk-raw-read', 4096, 4096, data_ok=False, reason='read back differs'),
+	 'data not ok'),
+	(line('blk-raw-read', skipped=True, reason='no /dev/ram0'), 'skipped'),
+])
+def test_converted_scenario_failures(bad: str, reason: str) -> None:
+	lines = [l for l in all_lines(4096) if '"blk-raw-read"' not in l] + [bad]
+	results, warnings = boot.parse_console(console(lines))
+	verdicts = boot.judge(results, boot.expectations(['blk-raw-read'], boot.EXPECT_ANY),
+			      warnings)
+	v = next(v for v in verdicts if v.scenario == 'blk-raw-read')
+	assert v.status == 'fail'
+	assert reason in ' '.join(v.reasons)
+
+
+def test_unbalanced_fails_even_when_not_expected_converted() -> None:
+	lines = [l for l in all_lines(0) if '"sg-io"' not in l] + [line('sg-io', 8, 0)]
+	results, warnings = boot.parse_console(console(lines))
+	st = statuses(boot.judge(results, boot.expectations([], boot.EXPECT_ANY), warnings))
+	assert st['sg-io'] == 'fail'
+
+
+def test_warning_fails_converted_scenarios_and_the_log() -> None:
+	results, warnings = boot.parse_console(
+		console(all_lines(4096), warnings=['WARNING: CPU: 0 at block/bio.c:1']))
+	st = statuses(boot.judge(results, boot.expectations(['ext4-read'], boot.EXPECT_ANY),
+				 warnings))
+	assert st['ext4-read'] == 'fail'
+	assert st['kernel-log'] == 'fail'
+	assert st['ext4-write'] == 'pass'
+
+
+def test_missing_lines_fail() -> None:
+	# The kernel died after the first scenario: no more lines, no kernel-log.
+	results, warnings = boot.parse_console(all_lines(0)[0] + '\nKernel panic\n')
+	st = statuses(boot.judge(results, boot.expectations([], boot.EXPECT_REF), warnings))
+	assert st[boot.CONTROL] == 'pass'
+	assert st['sg-io'] == 'fail'
+	assert st['kernel-log'] == 'fail'
+
+
+def test_skipped_unexpected_is_skip() -> None:
+	lines = [l for l in all_lines(0) if '"zonefs-read"' not in l]
+	lines.append(line('zonefs-read', skipped=True, reason='no /dev/nullb0'))
+	results, warnings = boot.parse_console(console(lines))
+	st = statuses(boot.judge(results, boot.expectations([], boot.EXPECT_REF), warnings))
+	assert st['zonefs-read'] == 'skip'
+
+
+def test_unknown_expected_scenario_is_an_error() -> None:
+	with pytest.raises(Error):
+		boot.expectations(['no-such-scenario'], boot.EXPECT_ANY)
+
+
+# ---- cpio ----
+
+def make_cpio() -> bytes:
+	buf = io.BytesIO()
+	w = boot.CpioWriter(buf)
+	w.directory('dev')
+	w.char_device('dev/console', 5, 1)
+	w.file('init', b'#!/bin/sh\necho hi\n', 0o755)
+	w.file('odd', b'abc')
+	w.trailer()
+	return buf.getvalue()
+
+
+def test_cpio_layout() -> None:
+	data = make_cpio()
+	assert len(data) % 512 == 0
+	assert data.startswith(b'070701')
+	# newc: 110-byte header, name and data each padded to 4 bytes.
+	off = 0
+	names = []
+	while True:
+		head = data[off:off + 110]
+		assert head[:6] == b'070701'
+		fields = [int(head[6 + 8 * i:14 + 8 * i], 16) for i in range(13)]
+		namesize, filesize = fields[11], fields[6]
+		name = data[off + 110:off + 110 + namesize - 1].decode()
+		names.append(name)
+		off += 110 + namesize
+		off += -off % 4
+		off += filesize + (-filesize % 4)
+		if name == 'TRAILER!!!':
+			break
+	assert names == ['dev', 'dev/console', 'init', 'odd', 'TRAILER!!!']
+
+
+@pytest.mark.skipif(not shutil.which('cpio'), reason='no cpio(1)')
+def test_cpio_reads_back_with_cpio_tool() -> None:
+	p = subprocess.run(['cpio', '-itv'], input=make_cpio(), capture_output=True)
+	assert p.returncode == 0, p.stderr
+	out = p.stdout.decode()
+	assert 'dev/console' in out and '5,   1' in out
+	assert 'rwxr-xr-x' in out and 'init' in out
+
+
+# ---- config check ----
+
+def test_config_unmet(tmp_path: Path) -> None:
+	frag = tmp_path / 'frag'
+	frag.write_text('CONFIG_A=y\nCONFIG_B=y\n# CONFIG_C is not set\nCONFIG_S="x"\n')
+	conf = tmp_path / 'config'
+	conf.write_text('CONFIG_A=y\n# CONFIG_B is not set\nCONFIG_S="y"\n')
+	bad = build.unmet(build.read_config(frag), build.read_config(conf))
+	assert bad == ['CONFIG_B=y (got n)', 'CONFIG_S="x" (got "y")']
+
+
+def test_first_error_line(tmp_path: Path) -> None:
+	log = tmp_path / 'make.log'
+	log.write_text('  CC      fs/a.o\nfs/b.c:3:1: error: expected ;\n'
+		       'make[3]: *** [fs/b.o] Error 1\n')
+	assert build.first_error(log) == 'fs/b.c:3:1: error: expected ;'
