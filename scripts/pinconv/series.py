@@ -210,7 +210,9 @@ def sites_from(results: List[spatch.FileResult],
 	for res in results:
 		lines = res.old.splitlines()
 		conv = {(o, ln) for _, o, _, ln in converted.get(res.path, [])}
-		for f in res.findings:
+		# A site some rule converts is 'converted', whatever another said.
+		findings = sorted(res.findings, key=lambda f: f.status != 'convert')
+		for f in findings:
 			key = (f.file, f.line, f.api)
 			if key in seen:
 				continue
