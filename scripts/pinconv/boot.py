@@ -104,6 +104,7 @@ class KernelResult:
 	boot_seconds: float
 	accel: str
 	timed_out: bool
+	error: str = ''	# the kernel did not build: why
 
 	@property
 	def ok(self) -> bool:
@@ -411,11 +412,15 @@ def test_kernel(kernel: build.Kernel, initrd: Path, expect: Dict[str, str],
 	if b.timed_out:
 		warnings.append(f'QEMU timed out after {timeout:.0f}s')
 	verdicts = judge(results, expect, warnings)
-	for v in verdicts:
-		if v.status == 'fail':
-			stdout.step(f'{kernel.label}: FAIL {v.scenario}: {"; ".join(v.reasons)}')
+	print_failures(kernel.label, verdicts)
 	return KernelResult(kernel.label, kernel.rev, results, warnings, verdicts,
 			    kernel.seconds, b.seconds, b.accel, b.timed_out)
+
+
+def print_failures(label: str, verdicts: Sequence[Verdict]) -> None:
+	for v in verdicts:
+		if v.status == 'fail':
+			stdout.step(f'{label}: FAIL {v.scenario}: {"; ".join(v.reasons)}')
 
 
 def cell(res: Optional[dict], key: str) -> str:
@@ -432,9 +437,11 @@ def cell(res: Optional[dict], key: str) -> str:
 def report_md(tree: Tree, kernels: List[KernelResult], expect: Dict[str, Dict[str, str]],
 	      notes: List[str]) -> str:
 	lines = [f'# Boot test: Linux {tree.version} ({tree.path.name})', '']
-	lines += [f'- {k.label}: `{k.rev[:12]}`, build {k.build_seconds:.1f}s, '
-		  f'boot + scenarios {k.boot_seconds:.1f}s ({k.accel}), '
-		  f'{"PASS" if k.ok else "FAIL"}' for k in kernels]
+	lines += [f'- {k.label}: `{k.rev[:12]}`, '
+		  + (f'NOT BUILT: {k.error}' if k.error else
+		     f'build {k.build_seconds:.1f}s, boot + scenarios '
+		     f'{k.boot_seconds:.1f}s ({k.accel}), '
+		     f'{"PASS" if k.ok else "FAIL"}') for k in kernels]
 	lines += [f'- {n}' for n in notes]
 	lines += ['', 'acq/rel: pages counted by nr_foll_pin_acquired/released; '
 		  'expected: ref (page references, 0 pins), pin, any (balanced).', '']
@@ -457,7 +464,8 @@ def report_md(tree: Tree, kernels: List[KernelResult], expect: Dict[str, Dict[st
 		for name in SCENARIOS:
 			res = k.results.get(name) or {}
 			v = next(v for v in k.verdicts if v.scenario == name)
-			text = '; '.join(x for x in [res.get('note', ''), res.get('reason', '')] + v.reasons if x)
+			parts = [res.get('note', ''), res.get('reason', '')] + v.reasons
+			text = '; '.join(dict.fromkeys(x for x in parts if x))
 			if text:
 				lines.append(f'- {k.label} {name}: {text}')
 	lines += ['', '## Kernel log', '']
@@ -479,6 +487,7 @@ def report_json(tree: Tree, kernels: List[KernelResult],
 		'kernels': {k.label: {
 			'rev': k.rev,
 			'ok': k.ok,
+			'error': k.error,
 			'accel': k.accel,
 			'build_seconds': round(k.build_seconds, 1),
 			'boot_seconds': round(k.boot_seconds, 1),
@@ -495,6 +504,23 @@ def report_json(tree: Tree, kernels: List[KernelResult],
 	return json.dumps(data, indent=1) + '\n'
 
 
+def not_built(label: str, rev: str, err: str) -> KernelResult:
+	"""The result of a kernel that failed to build: every verdict fails."""
+	verdicts = [Verdict(name, 'fail', [f'not built: {err}'])
+		    for name in list(SCENARIOS) + [LOG]]
+	return KernelResult(label, rev, {}, [], verdicts, 0.0, 0.0, '-', False, err)
+
+
+def test_rev(tree: Tree, rev: str, label: str, initrd: Path,
+	     expect: Dict[str, str], timeout: float) -> KernelResult:
+	try:
+		kernel = build.build_kernel(tree, rev, label)
+	except Error as e:
+		stdout.step(f'{label}: FAIL build: {e}')
+		return not_built(label, build.resolve(tree, rev), str(e))
+	return test_kernel(kernel, initrd, expect, timeout)
+
+
 def run_boottest(trees: Sequence[Tree], pinned: Iterable[str] = (),
 		 timeout: float = 180.0) -> bool:
 	"""Boot the baseline and the series tip of each tree; write
@@ -505,20 +531,21 @@ def run_boottest(trees: Sequence[Tree], pinned: Iterable[str] = (),
 	ok = True
 	for tree in trees:
 		notes: List[str] = []
-		base = build.build_kernel(tree, BASE_TAG, 'base')
 		expect = {'base': expectations([], EXPECT_REF)}
-		kernels = [test_kernel(base, initrd, expect['base'], timeout)]
+		base = test_rev(tree, BASE_TAG, 'base', initrd, expect['base'], timeout)
+		kernels = [base]
 		tip_rev = build.resolve(tree, BRANCH)
 		if tip_rev == base.rev:
 			notes.append(f'tip ({BRANCH}) equals the baseline: the base boot '
 				     f'stands for both')
 			expect['tip'] = expectations(pinned, EXPECT_REF)
-			tip = KernelResult(**{**kernels[0].__dict__, 'label': 'tip'})
-			tip.verdicts = judge(tip.results, expect['tip'], tip.warnings)
+			tip = KernelResult(**{**base.__dict__, 'label': 'tip'})
+			if not tip.error:
+				tip.verdicts = judge(tip.results, expect['tip'], tip.warnings)
+				print_failures('tip', tip.verdicts)
 		else:
-			tip_kernel = build.build_kernel(tree, BRANCH, 'tip')
 			expect['tip'] = expectations(pinned, EXPECT_ANY)
-			tip = test_kernel(tip_kernel, initrd, expect['tip'], timeout)
+			tip = test_rev(tree, BRANCH, 'tip', initrd, expect['tip'], timeout)
 		kernels.append(tip)
 		out = TOP / 'reports' / tree.kver
 		out.mkdir(parents=True, exist_ok=True)

@@ -228,3 +228,24 @@ def test_first_error_line(tmp_path: Path) -> None:
 	log.write_text('  CC      fs/a.o\nfs/b.c:3:1: error: expected ;\n'
 		       'make[3]: *** [fs/b.o] Error 1\n')
 	assert build.first_error(log) == 'fs/b.c:3:1: error: expected ;'
+
+
+# ---- report ----
+
+def test_report_with_a_tip_that_did_not_build(tmp_path: Path) -> None:
+	results, warnings = boot.parse_console(console(all_lines(0)))
+	exp = {'base': boot.expectations([], boot.EXPECT_REF),
+	       'tip': boot.expectations(['sg-io'], boot.EXPECT_ANY)}
+	base = boot.KernelResult('base', 'a' * 40, results, warnings,
+				 boot.judge(results, exp['base'], warnings),
+				 300.0, 4.0, 'tcg', False)
+	tip = boot.not_built('tip', 'b' * 40, 'fs/x.c:1:1: error: boom')
+	tree = boot.Tree(path=tmp_path / 'linux-6.1', kver='6.1', version='6.1.192',
+			 generation='get', base='a' * 40, origin='debian')
+	md = boot.report_md(tree, [base, tip], exp, [])
+	assert 'NOT BUILT: fs/x.c:1:1: error: boom' in md
+	assert '| sg-io |' in md and base.ok and not tip.ok
+	data = json.loads(boot.report_json(tree, [base, tip], exp, []))
+	assert data['kernels']['tip']['scenarios']['sg-io']['verdict'] == 'fail'
+	assert data['kernels']['tip']['scenarios']['sg-io']['expected'] == 'pin'
+	assert data['kernels']['base']['scenarios']['blk-raw-read']['result']['acquired'] == 0
