@@ -439,7 +439,7 @@ def report_md(tree: Tree, kernels: List[KernelResult], expect: Dict[str, Dict[st
 	lines = [f'# Boot test: Linux {tree.version} ({tree.path.name})', '']
 	lines += [f'- {k.label}: `{k.rev[:12]}`, '
 		  + (f'NOT BUILT: {k.error}' if k.error else
-		     f'build {k.build_seconds:.1f}s, boot + scenarios '
+		     f'last make {k.build_seconds:.1f}s, boot + scenarios '
 		     f'{k.boot_seconds:.1f}s ({k.accel}), '
 		     f'{"PASS" if k.ok else "FAIL"}') for k in kernels]
 	lines += [f'- {n}' for n in notes]
