@@ -36,6 +36,29 @@ spatch: deps-check
 boottest: deps-check
 	@$(PINCONV) boottest $(TREEARGS) $(if $(EXPECT_PINNED),--expect-pinned $(EXPECT_PINNED))
 
+# Classify every page-reference caller; reports/$(KVER)/audit.{md,json,sarif,svg}.
+# BASELINE=file: exit 1 if the tree has an unconverted caller the baseline lacks.
+# REV=rev audits another revision of the workspace (default: the baseline).
+.PHONY: audit audit-baseline
+audit: deps-check
+	@$(PINCONV) audit $(TREEARGS) $(if $(REV),--rev $(REV)) $(if $(BASELINE),--baseline $(BASELINE))
+
+audit-baseline: deps-check
+	@$(PINCONV) audit $(TREEARGS) --write-baseline reports/$(KVER)/audit-baseline.json
+
+# Mail the series: writes work/mail/$(KVER)/outbox/ and shows who gets what;
+# sends only with SEND=1 SMTP=host:port on the command line. TO=, CC= add
+# addresses; FORCE=1 sends despite failed checks. (CC, SEND and FORCE from
+# the environment are ignored: make's CC is the C compiler.)
+ONCMD = $(filter command line,$(origin $(1)))
+.PHONY: email
+email: deps-check
+	@$(PINCONV) email $(TREEARGS) $(if $(TO),--to "$(TO)") \
+		$(if $(call ONCMD,CC),--cc "$(CC)") \
+		$(if $(and $(call ONCMD,SEND),$(filter 1,$(SEND))),--send) \
+		$(if $(SMTP),--smtp $(SMTP)) \
+		$(if $(and $(call ONCMD,FORCE),$(filter 1,$(FORCE))),--force)
+
 clean-tree:
 	rm -rf work/linux-$(KVER) work/linux-$(KVER).tmp
 

@@ -26,6 +26,35 @@ def cmd_spatch(args: argparse.Namespace) -> int:
 	return 0
 
 
+def cmd_audit(args: argparse.Namespace) -> int:
+	import json
+	from pathlib import Path
+	from pinconv import audit, series
+	t = tree.prepare(args.kver, args.kdir)
+	report = audit.run_audit(t, args.rev)
+	outdir = (series.REPORTS / t.kver if t.origin == 'debian'
+		  else tree.work_dir() / 'reports' / t.name)
+	audit.write(report, outdir)
+	if report['unclassified']:
+		u = report['unclassified'][0]
+		error(f"{len(report['unclassified'])} call sites unclassified, first "
+		      f"{u['file']}:{u['line']} {u['api']}")
+		return 3
+	if args.write_baseline:
+		Path(args.write_baseline).write_text(
+			json.dumps(audit.baseline_of(report), indent=1) + '\n')
+		stdout.step(f'wrote baseline {args.write_baseline}')
+	if args.baseline:
+		new = audit.gate(report, json.loads(Path(args.baseline).read_text()))
+		for s in new:
+			print(f"pinconv: new unconverted caller: {s['file']}:{s['line']} "
+			      f"{s['function']}() {s['api']} ({s['cls']}: {s['reason']})")
+		if new:
+			return 1
+		stdout.step(f'gate: no unconverted caller beyond {args.baseline}')
+	return 0
+
+
 def cmd_test_cocci(args: argparse.Namespace) -> int:
 	results = ruletest.run_all()
 	failed = [r for r in results if not r.ok]
@@ -49,6 +78,12 @@ def cmd_boottest(args: argparse.Namespace) -> int:
 	return 0 if boot.run_boottest([t], pinned, args.timeout) else 1
 
 
+def cmd_email(args: argparse.Namespace) -> int:
+	from pinconv import mail
+	t = tree.prepare(args.kver, args.kdir)
+	return mail.email(t, args.to, args.cc, args.send, args.smtp, args.force)
+
+
 def build_parser() -> argparse.ArgumentParser:
 	parser = argparse.ArgumentParser(prog='pinconv', description=__doc__)
 	sub = parser.add_subparsers(dest='command', required=True)
@@ -62,6 +97,12 @@ def build_parser() -> argparse.ArgumentParser:
 	add_tree_args(p)
 	p.add_argument('-j', '--jobs', type=int, default=0)
 	p.set_defaults(func=cmd_spatch)
+	p = sub.add_parser('audit', help='classify every page-reference caller')
+	add_tree_args(p)
+	p.add_argument('--rev', default=tree.BASE_TAG, help='revision to audit (default: the baseline)')
+	p.add_argument('--baseline', default='', help='gate: fail on sites this baseline lacks')
+	p.add_argument('--write-baseline', default='', help='write the baseline file')
+	p.set_defaults(func=cmd_audit)
 	p = sub.add_parser('test-cocci', help='run the rule test cases')
 	p.set_defaults(func=cmd_test_cocci)
 	p = sub.add_parser('boottest', help='boot baseline and tip, prove pins in QEMU')
@@ -71,6 +112,14 @@ def build_parser() -> argparse.ArgumentParser:
 	p.add_argument('--timeout', type=float, default=180.0,
 		       help='seconds per QEMU boot')
 	p.set_defaults(func=cmd_boottest)
+	p = sub.add_parser('email', help='mail the series (a dry run unless --send)')
+	add_tree_args(p)
+	p.add_argument('--to', default='', help='more To: addresses, comma-separated')
+	p.add_argument('--cc', default='', help='more Cc: addresses, comma-separated')
+	p.add_argument('--send', action='store_true', help='send with git send-email')
+	p.add_argument('--smtp', default='', help='SMTP server, host:port')
+	p.add_argument('--force', action='store_true', help='send despite failed checks')
+	p.set_defaults(func=cmd_email)
 	return parser
 
 
@@ -80,7 +129,7 @@ def main(argv: List[str]) -> int:
 		return args.func(args)
 	except Error as e:
 		error(str(e))
-		return 1
+		return 2
 	except KeyboardInterrupt:
 		error('interrupted; the work tree keeps its last committed state')
 		return 130

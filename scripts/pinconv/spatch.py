@@ -28,6 +28,8 @@ from pinconv.tree import TOP, work_dir
 COCCI = TOP / 'cocci'
 SPFLAGS = ['--very-quiet', '--no-includes', '--include-headers']
 NO_CHANGE = '-o can not be applied because there are no modified files'
+# A report-only rule (audit_calls.cocci) has nothing to do in patch mode.
+NO_RULES = 'No rules apply.'
 TIMEOUT = int(os.environ.get('PINCONV_SPATCH_TIMEOUT', '200'))
 
 # The reference-taking APIs whose callers the toolkit converts.
@@ -47,6 +49,9 @@ NEW_APIS = [
 ]
 API_TOKENS = set(OLD_APIS) | set(NEW_APIS)
 
+# Any report line: 'file:line:col-col: message'.
+SITE_RE = re.compile(r'^[^:\s]+:\d+:\d+-\d+: ')
+CACHE_VERSION = '2'
 REPORT_RE = re.compile(r'^(?P<file>[^:]+):(?P<line>\d+):(?P<col>[\d-]+): '
 		       r'(?P<api>\w+): (?P<status>convert|review|kept): (?P<reason>.*)$')
 
@@ -124,7 +129,8 @@ def load_rules(kver: str, names: Optional[List[str]] = None) -> List[Rule]:
 
 
 def cache_dir() -> Path:
-	d = work_dir() / 'cache' / 'spatch'
+	# Shared by every workspace (KDIR clones included): keyed by content.
+	d = Path(os.environ.get('PINCONV_CACHE', TOP / 'work' / 'cache')) / 'spatch'
 	d.mkdir(parents=True, exist_ok=True)
 	return d
 
@@ -132,7 +138,7 @@ def cache_dir() -> Path:
 def _spatch_one(rule: Rule, relpath: str, content: str,
 		version: str) -> Tuple[str, List[str]]:
 	"""Apply one rule to one file's content: (new content, report lines)."""
-	key = hashlib.sha256('\0'.join([version, rule.digest, relpath,
+	key = hashlib.sha256('\0'.join([CACHE_VERSION, version, rule.digest, relpath,
 					 content]).encode()).hexdigest()
 	cached = cache_dir() / key[:2] / f'{key}.json'
 	if cached.is_file():
@@ -157,14 +163,15 @@ def _spatch_one(rule: Rule, relpath: str, content: str,
 		except subprocess.TimeoutExpired:
 			raise Error(f'spatch timed out on {relpath} with {rule.name}.cocci')
 		for proc in (p, r):
-			if proc.returncode != 0 and NO_CHANGE not in proc.stderr:
+			if proc.returncode != 0 and NO_CHANGE not in proc.stderr and \
+					not (proc is p and NO_RULES in proc.stderr + proc.stdout):
 				msg = (proc.stderr or proc.stdout).strip().splitlines()
 				raise Error(f'spatch {rule.name}.cocci on {relpath}: '
 					    f'{msg[-1] if msg else proc.returncode}')
 		if 'timeout' in (p.stderr + r.stderr).lower():
 			raise Error(f'spatch timed out on {relpath} with {rule.name}.cocci')
 		new = out.read_text() if out.is_file() else content
-		report = sorted(set(l for l in r.stdout.splitlines() if REPORT_RE.match(l)))
+		report = sorted(set(l for l in r.stdout.splitlines() if SITE_RE.match(l)))
 	cached.parent.mkdir(exist_ok=True)
 	tmpf = cached.with_suffix('.tmp')
 	tmpf.write_text(json.dumps({'new': new, 'report': report}))
@@ -178,12 +185,20 @@ def words(text: str) -> Set[str]:
 
 def apply_rules(tree_path: Path, files: List[str], rules: List[Rule],
 		jobs: int = 0) -> List[FileResult]:
-	"""Run the rules, in order, on each file; results in files' order."""
+	"""Run the rules, in order, on each file of a work tree."""
+	contents = {f: (tree_path / f).read_text(errors='surrogateescape') for f in files}
+	return apply_rules_on(contents, files, rules, jobs)
+
+
+def apply_rules_on(contents: Dict[str, str], files: List[str], rules: List[Rule],
+		   jobs: int = 0) -> List[FileResult]:
+	"""Run the rules, in order, on each file's given content; results in
+	files' order."""
 	version = spatch_version()
 	jobs = jobs or os.cpu_count() or 1
 
 	def one(relpath: str) -> FileResult:
-		old = (tree_path / relpath).read_text(errors='surrogateescape')
+		old = contents[relpath]
 		res = FileResult(relpath, old, old)
 		for rule in rules:
 			if not (rule.tokens & API_TOKENS & words(res.new)):
@@ -191,7 +206,8 @@ def apply_rules(tree_path: Path, files: List[str], rules: List[Rule],
 			new, report = _spatch_one(rule, relpath, res.new, version)
 			for line in report:
 				m = REPORT_RE.match(line)
-				assert m
+				if not m:
+					continue
 				res.findings.append(Finding(relpath, int(m['line']), m['api'],
 							    m['status'], m['reason'], rule.name))
 			if new != res.new:

@@ -1,0 +1,139 @@
+# SPDX-License-Identifier: GPL-2.0
+"""make audit: classification, the CI gate, SARIF and grep coverage."""
+
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import TOP, pinconv
+from pinconv import audit, tree
+
+
+def site(file: str, line: int, fn: str, api: str, cls: str = 'review') -> dict:
+	return {'file': file, 'line': line, 'function': fn, 'api': api, 'cls': cls,
+		'reason': 'r', 'subsystem': audit.subsystem(file), 'maintainers': []}
+
+
+def test_gate_matches_by_function_not_line() -> None:
+	base = audit.baseline_of({'kernel': 'x', 'commit': 'c', 'sites': [
+		site('fs/a.c', 10, 'f', 'iov_iter_get_pages2'),
+		site('mm/b.c', 5, 'g', 'pin_user_pages', 'converted')]})
+	assert [s['api'] for s in base['sites']] == ['iov_iter_get_pages2']
+	moved = {'sites': [site('fs/a.c', 20, 'f', 'iov_iter_get_pages2')]}
+	assert audit.gate(moved, base) == []
+	new = {'sites': [site('fs/a.c', 20, 'f', 'iov_iter_get_pages2'),
+			 site('fs/a.c', 40, 'h', 'iov_iter_get_pages2'),
+			 site('fs/c.c', 3, 'k', 'pin_user_pages', 'converted')]}
+	assert [s['function'] for s in audit.gate(new, base)] == ['h']
+
+
+def test_mention_kinds() -> None:
+	assert audit.mention_kind(' * iov_iter_get_pages2() returns', False) == 'comment'
+	assert audit.mention_kind('EXPORT_SYMBOL(iov_iter_get_pages2);', False) == 'export'
+	assert audit.mention_kind('ssize_t iov_iter_get_pages2(struct iov_iter *i,', False) == 'definition'
+	assert audit.mention_kind('#define x iov_iter_get_pages2', False) == 'preprocessor'
+	assert audit.mention_kind('\tn = iov_iter_get_pages2(i, p, 1, 1, &s);', False) == 'other'
+	text = 'a\n/* x\n iov_iter_get_pages2\n*/\nb\n'
+	assert audit.comment_lines(text) == {2, 3, 4}
+
+
+# The parts of SARIF 2.1.0 (OASIS, sarif-schema-2.1.0.json) that code-scanning
+# UIs need; the full schema is not shipped by Debian.
+SARIF_SUBSET = {
+	'type': 'object', 'required': ['version', 'runs'],
+	'properties': {
+		'version': {'const': '2.1.0'},
+		'runs': {'type': 'array', 'minItems': 1, 'items': {
+			'type': 'object', 'required': ['tool', 'results'],
+			'properties': {
+				'tool': {'type': 'object', 'required': ['driver'], 'properties': {
+					'driver': {'type': 'object', 'required': ['name'], 'properties': {
+						'name': {'type': 'string'},
+						'rules': {'type': 'array', 'items': {
+							'type': 'object', 'required': ['id']}}}}}},
+				'results': {'type': 'array', 'items': {
+					'type': 'object', 'required': ['message'],
+					'properties': {
+						'ruleId': {'type': 'string'},
+						'level': {'enum': ['none', 'note', 'warning', 'error']},
+						'message': {'type': 'object', 'required': ['text']},
+						'locations': {'type': 'array', 'items': {
+							'type': 'object', 'properties': {
+								'physicalLocation': {
+									'type': 'object',
+									'required': ['artifactLocation'],
+									'properties': {
+										'artifactLocation': {'type': 'object', 'required': ['uri']},
+										'region': {'type': 'object', 'properties': {
+											'startLine': {'type': 'integer', 'minimum': 1}}}}}}}}}}}}}}},
+}
+
+
+def test_sarif_fields() -> None:
+	import jsonschema
+	rep = {'kernel': '6.1.1', 'commit': 'c' * 40, 'sites': [
+		site('fs/a.c', 10, 'f', 'iov_iter_get_pages2', 'convertible')]}
+	sarif = audit.to_sarif(rep)
+	jsonschema.validate(sarif, SARIF_SUBSET)
+	r = sarif['runs'][0]
+	ids = [x['id'] for x in r['tool']['driver']['rules']]
+	assert r['results'][0]['ruleId'] in ids
+	assert ids.index(r['results'][0]['ruleId']) == r['results'][0]['ruleIndex']
+	bad = json.loads(json.dumps(sarif))
+	del bad['runs'][0]['results'][0]['message']
+	with pytest.raises(jsonschema.ValidationError):
+		jsonschema.validate(bad, SARIF_SUBSET)
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize('kver', ['6.1', '6.12'])
+def test_committed_audit_covers_grep(kver: str) -> None:
+	"""Every git grep -w hit in a .c file is a site or a counted mention."""
+	import jsonschema
+	path = TOP / 'reports' / kver / 'audit.json'
+	if kver == '6.12' and not path.exists():
+		pytest.skip('no 6.12 audit committed yet')
+	rep = json.loads(path.read_text())
+	jsonschema.validate(json.loads((path.parent / 'audit.sarif').read_text()), SARIF_SUBSET)
+	assert rep['unclassified'] == []
+	ws = tree.work_dir() / f'linux-{kver}'
+	args = ['git', 'grep', '-n', '-w']
+	for api in audit.ALL_APIS:
+		args += ['-e', api]
+	out = subprocess.run(args + [rep['commit'], '--', '*.c', '*.h'], cwd=ws, text=True,
+			     capture_output=True).stdout
+	n = sum(1 for l in out.splitlines() for api in audit.ALL_APIS
+		if re.search(rf'\b{api}\b', l.split(':', 3)[3]))
+	assert n == len(rep['sites']) + sum(rep['mentions'].values())
+	for s in rep['sites']:
+		assert s['cls'] in audit.CLASSES and s['reason'] and s['function']
+
+
+@pytest.mark.e2e
+def test_gate_on_a_tree(tmp_path: Path) -> None:
+	"""A new iov_iter_get_pages2() caller trips the gate; a caller moved ten
+	lines down does not."""
+	ws = tree.work_dir() / 'linux-6.1'
+	k = tmp_path / 'linux'
+	subprocess.run(['git', 'clone', '-q', '--shared', '-b', 'base', str(ws), str(k)], check=True)
+	env = dict(os.environ, GIT_AUTHOR_NAME='t', GIT_AUTHOR_EMAIL='t@t',
+		   GIT_COMMITTER_NAME='t', GIT_COMMITTER_EMAIL='t@t')
+	crypto = k / 'crypto' / 'af_alg.c'
+	text = crypto.read_text()
+	i = text.index('int af_alg_make_sg(')
+	crypto.write_text(text[:i] + '/*\n *\n *\n *\n *\n *\n *\n *\n *\n */\n' + text[i:])
+	(k / 'fs' / 'pinconv_new.c').write_text(
+		'static ssize_t pinconv_new(struct iov_iter *i, struct page **p)\n{\n'
+		'\tsize_t s;\n\n\treturn iov_iter_get_pages2(i, p, 4096, 1, &s);\n}\n')
+	subprocess.run(['git', 'add', '-f', '-A'], cwd=k, check=True)
+	subprocess.run(['git', 'commit', '-q', '-m', 'new caller'], cwd=k, check=True, env=env)
+	work = {'PINCONV_WORK': str(tmp_path / 'w')}
+	base = TOP / 'reports' / '6.1' / 'audit-baseline.json'
+	p = pinconv('audit', '--kdir', str(k), '--rev', 'HEAD', '--baseline', str(base), env=work)
+	assert p.returncode == 1, p.stdout[-3000:] + p.stderr
+	flagged = [l for l in p.stdout.splitlines() if l.startswith('pinconv: new unconverted caller')]
+	assert len(flagged) == 1 and 'fs/pinconv_new.c' in flagged[0] and 'pinconv_new()' in flagged[0]
