@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import List, Optional
 
 from pinconv.printer import Error
-from pinconv.spatch import NO_CHANGE, SPFLAGS
+from pinconv.spatch import NO_CHANGE, NO_RULES, SPFLAGS
 from pinconv.tree import TOP
 
 CASES = TOP / 'tests' / 'cocci'
@@ -30,7 +30,8 @@ def _spatch(rule: Path, mode: str, case: Path, cwd: Path, out: Optional[Path]) -
 	if out:
 		cmd += ['-o', str(out)]
 	p = subprocess.run(cmd, cwd=cwd, text=True, capture_output=True, timeout=120)
-	if p.returncode != 0 and NO_CHANGE not in p.stderr:
+	if p.returncode != 0 and NO_CHANGE not in p.stderr and \
+			not (mode == 'patch' and NO_RULES in p.stderr + p.stdout):
 		raise Error(f'spatch {rule.name} on {case.name}: '
 			    f'{(p.stderr or p.stdout).strip().splitlines()[-1:]}')
 	return p.stdout
