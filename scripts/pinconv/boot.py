@@ -31,7 +31,7 @@ from typing import BinaryIO, Dict, Iterable, List, Optional, Sequence, Set, Tupl
 
 from pinconv import build
 from pinconv.printer import Error, stdout
-from pinconv.run import run
+from pinconv.run import git, run
 from pinconv.tree import BASE_TAG, BRANCH, TOP, Tree, work_dir
 
 PROBE_SRC = TOP / 'tests' / 'boot' / 'pinprobe.c'
@@ -56,6 +56,16 @@ SCENARIOS: Dict[str, str] = {
 	'sg-io': 'block/blk-map.c bio_map_user_iov (SG_IO on scsi_debug)',
 }
 CONTROL = 'gup-control'
+
+# Which scenarios must take pins once the series converts a file.
+SCENARIOS_OF_FILE: Dict[str, List[str]] = {
+	'block/fops.c': ['blk-raw-write', 'blk-raw-read', 'blk-raw-multibio', 'blk-raw-async'],
+	'fs/iomap/direct-io.c': ['ext4-write', 'ext4-read', 'ext4-zeroing', 'zonefs-write',
+				 'zonefs-read'],
+	'fs/direct-io.c': ['vfat-write', 'vfat-read'],
+	'fs/zonefs/file.c': ['zonefs-append'],
+	'block/blk-map.c': ['sg-io'],
+}
 LOG = 'kernel-log'
 
 # What a scenario must show on a kernel.
@@ -199,6 +209,12 @@ def judge(results: Dict[str, dict], expect: Dict[str, str],
 		log.reasons.extend(warnings[:10])
 	verdicts.append(log)
 	return verdicts
+
+
+def pinned_by_series(tree: Tree) -> List[str]:
+	"""The scenarios whose code path the series (base..pinconv) converts."""
+	files = git(['diff', '--name-only', f'{BASE_TAG}..{BRANCH}'], cwd=tree.path).split()
+	return [sc for f in files for sc in SCENARIOS_OF_FILE.get(f, [])]
 
 
 def expectations(pinned: Iterable[str], default: str) -> Dict[str, str]:

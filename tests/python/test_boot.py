@@ -249,3 +249,18 @@ def test_report_with_a_tip_that_did_not_build(tmp_path: Path) -> None:
 	assert data['kernels']['tip']['scenarios']['sg-io']['verdict'] == 'fail'
 	assert data['kernels']['tip']['scenarios']['sg-io']['expected'] == 'pin'
 	assert data['kernels']['base']['scenarios']['blk-raw-read']['result']['acquired'] == 0
+
+
+def test_pinned_by_series_maps_converted_files(fake_kernel) -> None:
+	import subprocess
+	from pinconv import boot as b, tree as tr
+	k = fake_kernel
+	run = lambda *a: subprocess.run(['git', *a], cwd=k, check=True, capture_output=True)
+	run('tag', tr.BASE_TAG)
+	run('checkout', '-q', '-b', tr.BRANCH)
+	(k / 'block' / 'fops.c').write_text('int y;\n')
+	run('-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qam', 'convert')
+	t = tr.Tree(path=k, kver='6.1', version='6.1.7', generation='get', base='', origin='t')
+	assert b.pinned_by_series(t) == b.SCENARIOS_OF_FILE['block/fops.c']
+	for names in b.SCENARIOS_OF_FILE.values():
+		assert set(names) <= set(b.SCENARIOS)
