@@ -134,7 +134,7 @@ def why(p, api):
 	if key in paired:
 		return "%s: convert: pin, the pages are released in %s()" % (api, fn)
 	if key in escapes:
-		return "%s: review: pages escape into %s, which may hold them past %s()" % (api, escapes[key], fn)
+		return "%s: review: pages escape into %s, which may hold them past %s()" % (api, ", ".join(sorted(escapes[key], key=lambda e: int(e.split("line ")[1][:-1]))), fn)
 	if key in stores:
 		return "%s: review: pages are stored into %s and live on past %s()" % (api, stores[key], fn)
 	return "%s: review: no release of the pages in %s(); the release is elsewhere and the rules cannot pair it" % (api, fn)
@@ -145,7 +145,7 @@ pe << escape.pe;
 @@
 fn = pe[0].current_element
 bad.add((pe[0].file, fn))
-escapes.setdefault((pe[0].file, fn), "%s() at line %s" % (f, pe[0].line))
+escapes.setdefault((pe[0].file, fn), set()).add("%s() (line %s)" % (f, pe[0].line))
 
 @script:python@
 fld << stored.fld;
