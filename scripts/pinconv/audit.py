@@ -307,37 +307,50 @@ def to_markdown(report: Dict) -> str:
 	return '\n'.join(md) + '\n'
 
 
-def plot(reports: Dict[str, Dict], path: Path) -> None:
-	"""Sites per subsystem by class, one bar group per kernel."""
+def plot(reports: Dict[str, Dict], path: Path, top: int = 24) -> None:
+	"""Horizontal bars: sites per subsystem by class, one bar per kernel
+	(the busiest subsystems; the rest summed as 'other')."""
 	import matplotlib
 	matplotlib.use('Agg')
 	import matplotlib.pyplot as plt
 	colors = {'converted': '#2e7d32', 'convertible': '#1565c0', 'review': '#ef6c00',
 		  'ref-ok': '#9e9e9e'}
-	subs = sorted({s['subsystem'] for r in reports.values() for s in r['sites']
-		       if s['cls'] != 'ref-ok' or True})
 	kvers = sorted(reports, key=lambda k: [int(x) for x in k.split('.')])
-	fig, ax = plt.subplots(figsize=(max(8, 0.55 * len(subs) * len(kvers)), 6))
-	width = 0.8 / len(kvers)
+	total: Dict[str, int] = {}
+	for r in reports.values():
+		for s in r['sites']:
+			total[s['subsystem']] = total.get(s['subsystem'], 0) + 1
+	subs = sorted(total, key=lambda k: (-total[k], k))
+	shown = subs[:top]
+
+	def bucket(sub: str) -> str:
+		return sub if sub in shown else 'other'
+
+	rows = shown + (['other'] if len(subs) > top else [])
+	fig, ax = plt.subplots(figsize=(10, 0.28 * len(rows) * len(kvers) + 1.5))
+	height = 0.8 / len(kvers)
 	for k, kv in enumerate(kvers):
-		bottom = [0] * len(subs)
+		left = [0] * len(rows)
+		ys = [len(rows) - 1 - i + (len(kvers) - 1 - k) * height - 0.4 + height / 2
+		      for i in range(len(rows))]
 		for c in CLASSES:
-			vals = [sum(1 for s in reports[kv]['sites'] if s['subsystem'] == sub and s['cls'] == c)
-				for sub in subs]
-			xs = [i + k * width for i in range(len(subs))]
-			ax.bar(xs, vals, width * 0.95, bottom=bottom, color=colors[c],
-			       label=c if k == 0 else None, hatch='' if k == 0 else '//',
-			       edgecolor='white')
-			bottom = [b + v for b, v in zip(bottom, vals)]
-	ax.set_xticks([i + width * (len(kvers) - 1) / 2 for i in range(len(subs))])
-	ax.set_xticklabels(subs, rotation=60, ha='right', fontsize=8)
-	ax.set_ylabel('call sites')
-	ax.set_title('Page-reference call sites per subsystem: ' +
-		     ' (plain) vs '.join(f'Linux {reports[k]["kernel"]}' for k in kvers) +
-		     (' (hatched)' if len(kvers) > 1 else ''))
-	ax.legend()
+			vals = [sum(1 for s in reports[kv]['sites']
+				    if bucket(s['subsystem']) == row and s['cls'] == c) for row in rows]
+			ax.barh(ys, vals, height * 0.92, left=left, color=colors[c],
+				label=c if k == 0 else None, hatch='' if k == 0 else '///',
+				edgecolor='white', linewidth=0.5)
+			left = [a + v for a, v in zip(left, vals)]
+		for y, total_k in zip(ys, left):
+			ax.text(total_k + 0.2, y, f'{reports[kv]["kernel"].rsplit(".", 1)[0]}',
+				va='center', fontsize=6, color='#555555')
+	ax.set_yticks(range(len(rows)))
+	ax.set_yticklabels(list(reversed(rows)), fontsize=8)
+	ax.set_xlabel('call sites')
+	ax.set_title('Page-reference call sites by subsystem and class: ' +
+		     ' vs '.join(f'Linux {reports[k]["kernel"]}' for k in kvers), fontsize=10)
+	ax.legend(loc='lower right', fontsize=8)
 	fig.tight_layout()
-	fig.savefig(path, format='svg', metadata={'Date': None})
+	fig.savefig(path, format=path.suffix[1:], metadata={'Date': None} if path.suffix == '.svg' else None)
 	plt.close(fig)
 
 
