@@ -80,8 +80,13 @@ def cmd_boottest(args: argparse.Namespace) -> int:
 
 def cmd_email(args: argparse.Namespace) -> int:
 	from pinconv import mail
-	t = tree.prepare(args.kver, args.kdir)
-	return mail.email(t, args.to, args.cc, args.send, args.smtp, args.force)
+	try:
+		t = tree.prepare(args.kver, args.kdir)
+		return mail.email(t, args.to, args.cc, args.send, args.smtp, args.force)
+	except Error as e:
+		# Exit 1 whatever main() does: scripts test for a refused send.
+		error(str(e))
+		return 1
 
 
 def build_parser() -> argparse.ArgumentParser:
