@@ -1,0 +1,197 @@
+# SPDX-License-Identifier: GPL-2.0
+"""The kernel overlay: pin/unpin APIs that a kernel series lacks.
+
+kernel-overlay/<kver>/series is a quilt-style series file naming git
+format-patch files, one API per patch. apply() puts them on the workspace's
+branch 'pinconv' as separate commits, directly on top of the baseline, with
+'git am'. The committer is the patch author and the committer date is the
+patch date, so the overlay commits have the same hashes on every machine.
+
+The conversions the toolkit makes later go on top of the overlay. A second
+apply() finds the overlay commits by subject on base..pinconv and does
+nothing.
+"""
+
+import email.parser
+import email.policy
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import List, Optional, Tuple
+
+from pinconv.printer import Error, stdout
+from pinconv.run import git, run
+from pinconv.tree import BRANCH, TOP, Tree, is_dirty
+
+OVERLAY_ROOT = TOP / 'kernel-overlay'
+
+# What 'git am' strips from a mail subject: leading '[PATCH v2 1/3]' tags.
+_SUBJECT_TAGS = re.compile(r'^(\s*\[[^\]]*\])+\s*')
+
+# No hooks, signing, three-way merge or scissors from anyone's git config:
+# the result must depend on the patch files only.
+_AM = [
+	'-c', 'core.hooksPath=/dev/null', 'am', '--quiet', '--no-3way',
+	'--no-scissors', '--no-message-id', '--no-gpg-sign',
+	'--committer-date-is-author-date',
+]
+
+
+@dataclass(frozen=True)
+class Patch:
+	path: Path
+	subject: str	# as 'git am' records it: without the [PATCH] tag
+	author_name: str
+	author_email: str
+	date: str	# RFC 2822, from the Date: header
+
+
+def overlay_dir(kver: str, root: Optional[Path] = None) -> Path:
+	return (root or OVERLAY_ROOT) / kver
+
+
+def read_series(directory: Path) -> List[Path]:
+	"""The patch files a quilt series file names, in order.
+
+	Blank lines and '#' comments are skipped; quilt's per-patch options
+	are accepted only as '-p1', which is what format-patch files need.
+	"""
+	series = directory / 'series'
+	if not series.is_file():
+		raise Error(f'{series} is missing')
+	patches = []
+	for n, line in enumerate(series.read_text().splitlines(), 1):
+		line = line.split('#', 1)[0].strip()
+		if not line:
+			continue
+		name, *opts = line.split()
+		if opts and opts != ['-p1']:
+			raise Error(f'{series}:{n}: unsupported options {" ".join(opts)}')
+		path = directory / name
+		if not path.is_file():
+			raise Error(f'{series}:{n}: {name} does not exist')
+		patches.append(path)
+	if not patches:
+		raise Error(f'{series} names no patches')
+	return patches
+
+
+def parse_patch(path: Path) -> Patch:
+	"""Read the mail headers of a format-patch file."""
+	with open(path, 'rb') as f:
+		msg = email.parser.BytesHeaderParser(policy=email.policy.default).parse(f)
+	sender = msg['From']
+	subject = msg['Subject']
+	date = msg['Date']
+	if sender is None or subject is None or date is None:
+		raise Error(f'{path.name}: not a git format-patch file '
+			    f'(needs From:, Date: and Subject: headers)')
+	addr = sender.addresses[0] if sender.addresses else None
+	if addr is None or not addr.addr_spec or not addr.display_name:
+		raise Error(f'{path.name}: From: needs a name and an address')
+	subject = ' '.join(str(subject).split())
+	return Patch(path=path, subject=_SUBJECT_TAGS.sub('', subject),
+		     author_name=addr.display_name, author_email=addr.addr_spec,
+		     date=str(date))
+
+
+def read_overlay(kver: str, root: Optional[Path] = None) -> List[Patch]:
+	return [parse_patch(p) for p in read_series(overlay_dir(kver, root))]
+
+
+def _branch_commits(tree: Tree) -> List[Tuple[str, str]]:
+	"""(sha, subject) of each commit on base..pinconv, oldest first."""
+	out = git(['log', '--reverse', '--first-parent', '--format=%H%x00%s',
+		   f'{tree.base}..{BRANCH}'], cwd=tree.path)
+	commits = []
+	for line in out.splitlines():
+		sha, subject = line.split('\0', 1)
+		commits.append((sha, subject))
+	return commits
+
+
+def _fails(args: List[str], cwd: Path) -> bool:
+	return run(['git'] + args, cwd=cwd, check=False).returncode != 0
+
+
+def _check_workspace(tree: Tree) -> None:
+	path = tree.path
+	git_dir = Path(git(['rev-parse', '--absolute-git-dir'], cwd=path))
+	if (git_dir / 'rebase-apply').exists() or (git_dir / 'rebase-merge').exists():
+		raise Error(f'{path} has a git am or rebase in progress: '
+			    f'run git -C {path} am --abort (or rebase --abort)')
+	dirty = is_dirty(path)
+	if dirty:
+		raise Error(f'{path} has {dirty} uncommitted paths; '
+			    f'commit or remove them first (nothing was changed)')
+	if _fails(['rev-parse', '-q', '--verify', f'refs/heads/{BRANCH}'], path):
+		raise Error(f'{path} has no branch {BRANCH}: run make tree')
+	if _fails(['merge-base', '--is-ancestor', tree.base, BRANCH], path):
+		raise Error(f'branch {BRANCH} in {path} does not start at the '
+			    f'baseline {tree.base[:12]}')
+	head = git(['symbolic-ref', '-q', '--short', 'HEAD'], cwd=path, check=False)
+	if head != BRANCH:
+		stdout.step(f'checking out branch {BRANCH}')
+		git(['checkout', '-q', BRANCH], cwd=path)
+
+
+def _present(tree: Tree, patches: List[Patch]) -> List[str]:
+	"""Shas of the overlay commits already at the bottom of the branch.
+
+	They must be the first commits after the baseline, in series order. A
+	branch holding other commits where the rest of the overlay belongs
+	cannot be completed: the overlay would land above code that needs it.
+	"""
+	commits = _branch_commits(tree)
+	done = []
+	for patch, (sha, subject) in zip(patches, commits):
+		if subject != patch.subject:
+			break
+		done.append(sha)
+	if len(done) < len(patches) and len(commits) > len(done):
+		sha, subject = commits[len(done)]
+		raise Error(f'branch {BRANCH} has commit {sha[:12]} "{subject}" where '
+			    f'overlay patch {patches[len(done)].path.name} belongs; '
+			    f'reset {BRANCH} to {tree.base[:12]} and apply again')
+	return done
+
+
+def _am(tree: Tree, patch: Patch) -> str:
+	env = {
+		'GIT_COMMITTER_NAME': patch.author_name,
+		'GIT_COMMITTER_EMAIL': patch.author_email,
+		'GIT_COMMITTER_DATE': patch.date,
+	}
+	try:
+		git(_AM + [str(patch.path.resolve())], cwd=tree.path, env=env)
+	except Error as e:
+		git(['am', '--abort'], cwd=tree.path, check=False)
+		# Error's message is already one line: 'git -c core.hooksPath...: why'.
+		why = str(e).split(': ', 1)[-1]
+		raise Error(f'overlay patch {patch.path.name} does not apply to '
+			    f'{tree.name}: {why}')
+	return git(['rev-parse', 'HEAD'], cwd=tree.path)
+
+
+def apply(tree: Tree, root: Optional[Path] = None) -> List[str]:
+	"""Apply kernel-overlay/<kver>/series to the branch, one commit each.
+
+	Returns the shas of the overlay commits, oldest first. Patches already
+	on the branch (by subject, in order, right after the baseline) are not
+	applied again; a second run changes nothing. If 'git am' fails, it is
+	aborted, the branch keeps the commits made so far, and Error names the
+	patch.
+	"""
+	patches = read_overlay(tree.kver, root)
+	_check_workspace(tree)
+	done = _present(tree, patches)
+	if len(done) == len(patches):
+		stdout.step(f'overlay {tree.kver}: all {len(patches)} patches '
+			    f'already on {BRANCH}')
+		return done
+	for n, patch in enumerate(patches[len(done):], len(done) + 1):
+		stdout.progress(n, len(patches), f'applying {patch.path.name}')
+		done.append(_am(tree, patch))
+	stdout.step(f'overlay {tree.kver}: {len(patches)} patches on {BRANCH}, '
+		    f'head {done[-1][:12]}')
+	return done
