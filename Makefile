@@ -36,6 +36,18 @@ spatch: deps-check
 boottest: deps-check
 	@$(PINCONV) boottest $(TREEARGS) $(if $(EXPECT_PINNED),--expect-pinned $(EXPECT_PINNED))
 
+# Every commit of REV (default pinconv-base..pinconv; one revision: from the
+# baseline) builds, compiles the .c files it touches, adds no sparse warning
+# and no checkpatch ERROR: reports/$(KVER)/check.{md,json}.
+.PHONY: check bisect
+check: deps-check
+	@$(PINCONV) check $(TREEARGS) $(if $(REV),--rev $(REV))
+
+# The first commit between GOOD and BAD that fails TEST=build (default) or
+# TEST=boot, found by git bisect run in a worktree of its own.
+bisect: deps-check
+	@$(PINCONV) bisect $(TREEARGS) --good "$(GOOD)" --bad "$(BAD)" $(if $(TEST),--test $(TEST))
+
 # Classify every page-reference caller; reports/$(KVER)/audit.{md,json,sarif,svg}.
 # BASELINE=file: exit 1 if the tree has an unconverted caller the baseline lacks.
 # REV=rev audits another revision of the workspace (default: the baseline).

@@ -89,6 +89,32 @@ def cmd_email(args: argparse.Namespace) -> int:
 		return 1
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+	from pinconv import check
+	t = tree.prepare(args.kver, args.kdir)
+	return 0 if check.check(t, args.rev) else 1
+
+
+def cmd_bisect(args: argparse.Namespace) -> int:
+	from pinconv import check
+	if not args.good or not args.bad:
+		raise Error('make bisect needs GOOD=<rev> and BAD=<rev>')
+	t = tree.prepare(args.kver, args.kdir)
+	sha, subject = check.bisect(t, args.good, args.bad, args.test, args.timeout)
+	print(f'first bad commit: {sha} {subject}')
+	return 0
+
+
+def cmd_bisect_step(args: argparse.Namespace) -> int:
+	from pathlib import Path
+	from pinconv import check
+	try:
+		return check.bisect_step(Path(args.src), args.test, args.label, args.timeout)
+	except Error as e:
+		error(str(e))
+		return check.STEP_ABORT
+
+
 def build_parser() -> argparse.ArgumentParser:
 	parser = argparse.ArgumentParser(prog='pinconv', description=__doc__)
 	sub = parser.add_subparsers(dest='command', required=True)
@@ -125,6 +151,27 @@ def build_parser() -> argparse.ArgumentParser:
 	p.add_argument('--smtp', default='', help='SMTP server, host:port')
 	p.add_argument('--force', action='store_true', help='send despite failed checks')
 	p.set_defaults(func=cmd_email)
+	p = sub.add_parser('check', help='every commit of a range builds, is sparse '
+			   'and checkpatch clean')
+	add_tree_args(p)
+	p.add_argument('--rev', default=f'{tree.BASE_TAG}..{tree.BRANCH}',
+		       help='range to check (a single revision: from the baseline)')
+	p.set_defaults(func=cmd_check)
+	p = sub.add_parser('bisect', help='first commit between GOOD and BAD that '
+			   'fails to build (or to boot)')
+	add_tree_args(p)
+	p.add_argument('--good', default='', help='a revision that passes')
+	p.add_argument('--bad', default='', help='a revision that fails')
+	p.add_argument('--test', default='build', choices=['build', 'boot'])
+	p.add_argument('--timeout', type=float, default=180.0,
+		       help='seconds per QEMU boot (--test boot)')
+	p.set_defaults(func=cmd_bisect)
+	p = sub.add_parser('bisect-step', help='one git bisect run step (make bisect runs it)')
+	p.add_argument('--src', required=True, help='the bisect worktree')
+	p.add_argument('--test', default='build', choices=['build', 'boot'])
+	p.add_argument('--label', default='bisect')
+	p.add_argument('--timeout', type=float, default=180.0)
+	p.set_defaults(func=cmd_bisect_step)
 	return parser
 
 
