@@ -75,6 +75,10 @@ def cmd_boottest(args: argparse.Namespace) -> int:
 	from pinconv import boot
 	t = tree.prepare(args.kver, args.kdir)
 	pinned = [s for s in args.expect_pinned.split(',') if s]
+	if not pinned:
+		# Derived from the series: the scenarios whose files it converts.
+		pinned = boot.pinned_by_series(t)
+		stdout.step(f'scenarios the series converts: {", ".join(pinned) or "none"}')
 	return 0 if boot.run_boottest([t], pinned, args.timeout) else 1
 
 
