@@ -7,7 +7,8 @@ PY      ?= /usr/bin/python3
 KVER    ?= 6.1
 KDIR    ?=
 PINCONV := PYTHONPATH=$(CURDIR)/scripts $(PY) -m pinconv
-TREEARGS = --kver $(KVER) $(if $(KDIR),--kdir $(KDIR))
+# With KDIR, the series is read from the tree unless KVER is given too.
+TREEARGS = $(if $(KDIR),--kdir $(KDIR) $(if $(filter file,$(origin KVER)),,--kver $(KVER)),--kver $(KVER))
 
 .PHONY: all deps deps-check tree overlay clean-tree test test-quick test-cocci test-python
 
@@ -32,9 +33,10 @@ spatch: deps-check
 	@$(if $(AUTHOR),PINCONV_AUTHOR="$(AUTHOR)") $(PINCONV) spatch $(TREEARGS)
 
 # Boot the baseline and the series tip in QEMU; prove pins taken and released.
+# REV=rev boots only that revision, judged as the tip (work/reports/).
 .PHONY: boottest
 boottest: deps-check
-	@$(PINCONV) boottest $(TREEARGS) $(if $(EXPECT_PINNED),--expect-pinned $(EXPECT_PINNED))
+	@$(PINCONV) boottest $(TREEARGS) $(if $(EXPECT_PINNED),--expect-pinned $(EXPECT_PINNED)) $(if $(REV),--rev $(REV))
 
 # Every commit of REV (default pinconv-base..pinconv; one revision: from the
 # baseline) builds, compiles the .c files it touches, adds no sparse warning
@@ -82,6 +84,9 @@ test-cocci: deps-check
 	@$(PINCONV) test-cocci
 
 # Everything: rule cases, unit tests and the end-to-end checks on the
-# default 6.1 tree (series up to date, git am on a pristine tree).
-test: deps-check tree test-cocci
+# default 6.1 tree (series up to date, git am on a pristine tree, check,
+# boot) and on the 6.12 tree (audit coverage).
+test: deps-check test-cocci
+	@$(PINCONV) tree --kver 6.1
+	@$(PINCONV) tree --kver 6.12
 	@$(PY) -m pytest -q

@@ -10,7 +10,8 @@ from pinconv.printer import Error, error, stdout
 
 
 def add_tree_args(p: argparse.ArgumentParser) -> None:
-	p.add_argument('--kver', default='6.1', help='kernel series: 6.1 or 6.12')
+	p.add_argument('--kver', default='', help='kernel series: 6.1 (default) or '
+		       '6.12; with --kdir, read from the tree')
 	p.add_argument('--kdir', default='', help='an existing kernel git tree')
 
 
@@ -79,6 +80,8 @@ def cmd_boottest(args: argparse.Namespace) -> int:
 		# Derived from the series: the scenarios whose files it converts.
 		pinned = boot.pinned_by_series(t)
 		stdout.step(f'scenarios the series converts: {", ".join(pinned) or "none"}')
+	if args.rev:
+		return 0 if boot.run_rev(t, args.rev, pinned, args.timeout) else 1
 	return 0 if boot.run_boottest([t], pinned, args.timeout) else 1
 
 
@@ -146,6 +149,8 @@ def build_parser() -> argparse.ArgumentParser:
 		       help='scenarios the tip must have converted, comma-separated')
 	p.add_argument('--timeout', type=float, default=180.0,
 		       help='seconds per QEMU boot')
+	p.add_argument('--rev', default='',
+		       help='boot only this revision, judged as the series tip')
 	p.set_defaults(func=cmd_boottest)
 	p = sub.add_parser('email', help='mail the series (a dry run unless --send)')
 	add_tree_args(p)

@@ -71,8 +71,8 @@ def read_series(directory: Path) -> List[Path]:
 		if not path.is_file():
 			raise Error(f'{series}:{n}: {name} does not exist')
 		patches.append(path)
-	if not patches:
-		raise Error(f'{series} names no patches')
+	# A series that names no patches is an overlay with nothing to add:
+	# the tree already has every API its rules use (6.12).
 	return patches
 
 
@@ -185,6 +185,10 @@ def apply(tree: Tree, root: Optional[Path] = None) -> List[str]:
 	patches = read_overlay(tree.kver, root)
 	_check_workspace(tree)
 	done = _present(tree, patches)
+	if not patches:
+		stdout.step(f'overlay {tree.kver}: nothing to add, the tree has the '
+			    f'APIs its rules use')
+		return done
 	if len(done) == len(patches):
 		stdout.step(f'overlay {tree.kver}: all {len(patches)} patches '
 			    f'already on {BRANCH}')

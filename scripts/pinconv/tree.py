@@ -30,6 +30,7 @@ BRANCH = 'pinconv'
 # 'get' trees (6.1) have no pin API for iov_iter or bio; 'extract' trees
 # (6.5 and later) have iov_iter_extract_pages() and BIO_PAGE_PINNED.
 SUPPORTED: Dict[str, str] = {'6.1': 'get', '6.12': 'extract'}
+DEFAULT_KVER = '6.1'
 
 # A fixed identity and date for the baseline commit, so that its hash, and
 # so the base-commit of every generated series, is the same on every machine.
@@ -74,6 +75,35 @@ def kernel_version(path: Path) -> str:
 			raise Error(f'{path} is not a kernel tree (no {key} in Makefile)')
 		fields[key] = m.group(1)
 	return '{VERSION}.{PATCHLEVEL}.{SUBLEVEL}'.format(**fields)
+
+
+def generation_of(path: Path, rev: str = '') -> Optional[str]:
+	"""The pin API generation a tree has, read from include/linux/uio.h:
+	'extract' (iov_iter_extract_pages(), 6.3 and later), 'get'
+	(iov_iter_get_pages2() only, 6.0-6.2) or None (older or unknown)."""
+	if rev:
+		p = run(['git', 'show', f'{rev}:include/linux/uio.h'], cwd=path, check=False)
+		text = p.stdout if p.returncode == 0 else ''
+	else:
+		f = path / 'include' / 'linux' / 'uio.h'
+		text = f.read_text(errors='replace') if f.is_file() else ''
+	if re.search(r'\biov_iter_extract_pages\(', text):
+		return 'extract'
+	if re.search(r'\biov_iter_get_pages2\(', text):
+		return 'get'
+	return None
+
+
+def check_generation(path: Path, kver: str, rev: str = '') -> None:
+	"""The tree has the API generation the toolkit's rules for kver expect."""
+	want = SUPPORTED[kver]
+	got = generation_of(path, rev)
+	if got is None:
+		raise Error(f'{path}: unknown pin API generation (include/linux/uio.h has '
+			    f'neither iov_iter_get_pages2() nor iov_iter_extract_pages())')
+	if got != want:
+		raise Error(f'{path}: Linux {kver} tree with the {got!r} API generation; '
+			    f'the {kver} rules expect {want!r}')
 
 
 def series_of(version: str) -> str:
@@ -143,6 +173,7 @@ def debian_tree(kver: str) -> Tree:
 	version = kernel_version(tmp)
 	if series_of(version) != kver:
 		raise Error(f'{src} holds Linux {version}, not {kver}')
+	check_generation(tmp, kver)
 	stdout.step(f'committing Linux {version} as the baseline (about 20 s)')
 	git(['init', '-q', '-b', 'base'], cwd=tmp)
 	git(['config', 'core.autocrlf', 'false'], cwd=tmp)
@@ -175,6 +206,8 @@ def kdir_tree(kdir: Path, kver: Optional[str]) -> Tree:
 			    f'version {series} (supported: {", ".join(SUPPORTED)})')
 	if kver and kver != series:
 		raise Error(f'KDIR={kdir} is Linux {version}, not KVER={kver}')
+	if (kdir / 'include' / 'linux' / 'uio.h').is_file():
+		check_generation(kdir, series)
 	if run(['git', 'rev-parse', '--git-dir'], cwd=kdir, check=False).returncode:
 		raise Error(f'KDIR={kdir} is not a git repository')
 	dirty = is_dirty(kdir)
@@ -206,7 +239,7 @@ def kdir_tree(kdir: Path, kver: Optional[str]) -> Tree:
 def prepare(kver: str, kdir: Optional[str] = None) -> Tree:
 	if kdir:
 		return kdir_tree(Path(kdir), kver or None)
-	return debian_tree(kver)
+	return debian_tree(kver or DEFAULT_KVER)
 
 
 def reset_branch(tree: Tree) -> None:

@@ -163,6 +163,19 @@ def test_skipped_unexpected_is_skip() -> None:
 	assert st['zonefs-read'] == 'skip'
 
 
+def test_opt_in_skip_of_an_expected_scenario_is_skip() -> None:
+	"""An opt-in scenario is a skip even when expected to pin; any other
+	skip of an expected scenario fails."""
+	lines = [l for l in all_lines(8) if '"zonefs-append"' not in l and '"sg-io"' not in l]
+	lines.append(line('zonefs-append', skipped=True, reason='opt-in (pinprobe.x): broken'))
+	lines.append(line('sg-io', skipped=True, reason='no /dev/sg0'))
+	results, warnings = boot.parse_console(console(lines))
+	exp = boot.expectations(['zonefs-append', 'sg-io'], boot.EXPECT_ANY)
+	st = statuses(boot.judge(results, exp, warnings))
+	assert st['zonefs-append'] == 'skip'
+	assert st['sg-io'] == 'fail'
+
+
 def test_unknown_expected_scenario_is_an_error() -> None:
 	with pytest.raises(Error):
 		boot.expectations(['no-such-scenario'], boot.EXPECT_ANY)

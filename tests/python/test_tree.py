@@ -89,3 +89,25 @@ def test_debian_tree_is_ready_and_cached() -> None:
 	assert took < 1.0, took
 	assert git(ws, 'log', '--format=%s', 'pinconv-base') .startswith('Linux 6.1.')
 	assert git(ws, 'rev-list', '--count', 'pinconv-base') == '1'
+
+
+def test_kdir_generation_mismatch(fake_kernel: Path, tmp_path: Path) -> None:
+	"""A 6.1 tree whose uio.h has the 6.3+ extract API is not what the 6.1
+	rules expect; one without either API is unknown."""
+	uio = fake_kernel / 'include' / 'linux' / 'uio.h'
+	uio.parent.mkdir(parents=True)
+	uio.write_text('ssize_t iov_iter_extract_pages(struct iov_iter *i);\n')
+	git(fake_kernel, 'add', '-A')
+	git(fake_kernel, 'commit', '-qm', 'extract')
+	env = {'PINCONV_WORK': str(tmp_path / 'w')}
+	line = one_error_line(pinconv('tree', '--kdir', str(fake_kernel), env=env))
+	assert "'extract' API generation" in line
+	uio.write_text('ssize_t iov_iter_get_pages(struct iov_iter *i);\n')
+	git(fake_kernel, 'commit', '-qam', 'old')
+	line = one_error_line(pinconv('tree', '--kdir', str(fake_kernel), env=env))
+	assert 'unknown pin API generation' in line
+	uio.write_text('ssize_t iov_iter_get_pages2(struct iov_iter *i);\n')
+	git(fake_kernel, 'commit', '-qam', 'get2')
+	p = pinconv('tree', '--kdir', str(fake_kernel), env=env)
+	assert p.returncode == 0, p.stderr
+	assert 'Linux 6.1.7' in p.stdout
