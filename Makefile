@@ -73,6 +73,13 @@ email: deps-check
 		$(if $(SMTP),--smtp $(SMTP)) \
 		$(if $(and $(call ONCMD,FORCE),$(filter 1,$(FORCE))),--force)
 
+# Time the steps on this machine: reports/$(KVER)/bench.{md,json}.
+# STEPS=tree,spatch,coccicheck,audit,check,boot (default all); COLD=1 adds
+# make check with an empty ccache and one full build (about 15 min).
+.PHONY: bench
+bench: deps-check
+	@$(PINCONV) bench $(TREEARGS) $(if $(STEPS),--steps $(STEPS)) $(if $(filter 1,$(COLD)),--cold)
+
 clean-tree:
 	rm -rf work/linux-$(KVER) work/linux-$(KVER).tmp
 

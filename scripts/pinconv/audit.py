@@ -144,7 +144,8 @@ def classify(tree: Tree, rev: str, calls: List[Tuple[str, int, str, str, str]],
 		converted_lines = set()
 		finding = None
 		if res:
-			converted_lines = {ln for _, o, _, ln in changes(res.old, res.new) if o == api}
+			converted_lines = {ln for _, o, _, ln in changes(res.old, res.new, tree.generation)
+					   if o == api}
 			fs = [f for f in res.findings if f.line == line]
 			fs.sort(key=lambda f: f.status != 'convert')
 			finding = fs[0] if fs else None

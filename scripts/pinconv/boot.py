@@ -213,6 +213,17 @@ def judge(results: Dict[str, dict], expect: Dict[str, str],
 	return verdicts
 
 
+def pinned_upstream(tree: Tree) -> List[str]:
+	"""The scenarios whose path the tree itself already pins: on 'extract'
+	trees (6.5 and later) block, blk-map, iomap, fs/direct-io and zonefs
+	use iov_iter_extract_pages() and BIO_PAGE_PINNED."""
+	if tree.generation != 'extract':
+		return []
+	return [sc for f in ('block/fops.c', 'block/blk-map.c', 'fs/iomap/direct-io.c',
+			     'fs/direct-io.c', 'fs/zonefs/file.c')
+		for sc in SCENARIOS_OF_FILE[f]]
+
+
 def pinned_by_series(tree: Tree) -> List[str]:
 	"""The scenarios whose code path the series (base..pinconv) converts."""
 	files = git(['diff', '--name-only', f'{BASE_TAG}..{BRANCH}'], cwd=tree.path).split()
@@ -549,7 +560,7 @@ def run_rev(tree: Tree, rev: str, pinned: Iterable[str], timeout: float) -> bool
 	with a deliberate bug) in the tip's build directory, judged as the tip;
 	the reports go to work/reports/<tree>/, not reports/."""
 	initrd = make_initramfs()
-	expect = {'tip': expectations(pinned, EXPECT_ANY)}
+	expect = {'tip': expectations(list(pinned) + pinned_upstream(tree), EXPECT_ANY)}
 	k = test_rev(tree, rev, 'tip', initrd, expect['tip'], timeout)
 	out = work_dir() / 'reports' / tree.name
 	out.mkdir(parents=True, exist_ok=True)
@@ -572,20 +583,21 @@ def run_boottest(trees: Sequence[Tree], pinned: Iterable[str] = (),
 	ok = True
 	for tree in trees:
 		notes: List[str] = []
-		expect = {'base': expectations([], EXPECT_REF)}
+		upstream = pinned_upstream(tree)
+		expect = {'base': expectations(upstream, EXPECT_REF)}
 		base = test_rev(tree, BASE_TAG, 'base', initrd, expect['base'], timeout)
 		kernels = [base]
 		tip_rev = build.resolve(tree, BRANCH)
 		if tip_rev == base.rev:
 			notes.append(f'tip ({BRANCH}) equals the baseline: the base boot '
 				     f'stands for both')
-			expect['tip'] = expectations(pinned, EXPECT_REF)
+			expect['tip'] = expectations(pinned + upstream, EXPECT_REF)
 			tip = KernelResult(**{**base.__dict__, 'label': 'tip'})
 			if not tip.error:
 				tip.verdicts = judge(tip.results, expect['tip'], tip.warnings)
 				print_failures('tip', tip.verdicts)
 		else:
-			expect['tip'] = expectations(pinned, EXPECT_ANY)
+			expect['tip'] = expectations(pinned + upstream, EXPECT_ANY)
 			tip = test_rev(tree, BRANCH, 'tip', initrd, expect['tip'], timeout)
 		kernels.append(tip)
 		out = reports_dir() / tree.kver

@@ -65,7 +65,8 @@ def jobs() -> int:
 
 
 def ccache_dir() -> Path:
-	return work_dir() / 'ccache'
+	# PINCONV_CCACHE: another cache (the benchmark's cold runs use an empty one).
+	return Path(os.environ.get('PINCONV_CCACHE', work_dir() / 'ccache'))
 
 
 def make_env() -> Dict[str, str]:

@@ -122,6 +122,14 @@ def cmd_bisect_step(args: argparse.Namespace) -> int:
 		return check.STEP_ABORT
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+	from pinconv import bench
+	steps = bench.check_steps([s for s in args.steps.split(',') if s])
+	t = tree.prepare(args.kver, args.kdir)
+	bench.run_bench(t, steps, args.cold)
+	return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
 	parser = argparse.ArgumentParser(prog='pinconv', description=__doc__)
 	sub = parser.add_subparsers(dest='command', required=True)
@@ -181,6 +189,13 @@ def build_parser() -> argparse.ArgumentParser:
 	p.add_argument('--label', default='bisect')
 	p.add_argument('--timeout', type=float, default=180.0)
 	p.set_defaults(func=cmd_bisect_step)
+	p = sub.add_parser('bench', help='time the steps; reports/<kver>/bench.{md,json}')
+	add_tree_args(p)
+	p.add_argument('--steps', default='tree,spatch,coccicheck,audit,check,boot',
+		       help='comma-separated: tree, spatch, coccicheck, audit, check, boot')
+	p.add_argument('--cold', action='store_true',
+		       help='also time make check with an empty ccache and one full build')
+	p.set_defaults(func=cmd_bench)
 	return parser
 
 

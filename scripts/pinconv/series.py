@@ -34,13 +34,22 @@ PREFIXES: Dict[str, str] = {
 	'fs/ceph': 'ceph',
 	'net/9p': 'net/9p',
 	'crypto': 'crypto',
+	'drivers/block/ublk_drv.c': 'ublk',
+	'drivers/vhost': 'vhost',
 }
 
 # Series order of the caller groups: block core first, then filesystems.
 GROUP_ORDER = ['block/fops.c', 'block/blk-map.c', 'block', 'fs/iomap',
 	       'fs/direct-io.c', 'fs/zonefs', 'fs/nfs', 'fs/fuse']
 
-# Old API -> its pin counterpart, for commit messages.
+# Old API -> its pin counterpart, for commit messages: 'get' trees (6.1)
+# use the overlay's APIs, 'extract' trees (6.12) the tree's own.
+PIN_OF_EXTRACT = {
+	'iov_iter_get_pages2': 'iov_iter_extract_pages',
+	'iov_iter_get_pages_alloc2': 'iov_iter_extract_pages',
+	'put_page': 'unpin_user_page',
+	'release_pages': 'unpin_user_pages',
+}
 PIN_OF = {
 	'bio_iov_iter_get_pages': 'bio_iov_iter_pin_pages',
 	'bio_release_pages': 'bio_unpin_pages',
@@ -76,6 +85,8 @@ class Site:
 
 def group_of(path: str) -> str:
 	parts = path.split('/')
+	if parts[:2] == ['drivers', 'block'] and len(parts) == 3:
+		return path	# one driver per file
 	if parts[0] == 'block' or len(parts) <= 2:
 		return path if parts[0] in ('block', 'fs') else '/'.join(parts[:-1])
 	return '/'.join(parts[:2]) if parts[0] in ('fs', 'net') else '/'.join(parts[:-1])
@@ -112,8 +123,9 @@ def function_at(lines: List[str], idx: int) -> str:
 	return ''
 
 
-def changes(old: str, new: str) -> List[Tuple[str, str, str, int]]:
+def changes(old: str, new: str, generation: str = 'get') -> List[Tuple[str, str, str, int]]:
 	"""(function, old api, new api, old line) for each replaced call."""
+	pin_of = PIN_OF_EXTRACT if generation == 'extract' else PIN_OF
 	a, b = old.splitlines(), new.splitlines()
 	out = []
 	sm = difflib.SequenceMatcher(a=a, b=b, autojunk=False)
@@ -122,7 +134,7 @@ def changes(old: str, new: str) -> List[Tuple[str, str, str, int]]:
 			continue
 		olds = ' '.join(a[i1:i2])
 		news = ' '.join(b[j1:j2])
-		for o, n in PIN_OF.items():
+		for o, n in pin_of.items():
 			no = len(re.findall(rf'\b{o}\(', olds)) - len(re.findall(rf'\b{o}\(', news))
 			if no > 0 and re.search(rf'\b{n}\(', news):
 				out.append((function_at(a, i1), o, n, i1 + 1))
@@ -169,8 +181,25 @@ def message(tr: Tree, group: str, files: List[str], rules: List[str],
 	    chg: List[Tuple[str, str, str, int]], name: str, email: str) -> str:
 	prefix = prefix_of(tr, group)
 	what = group if '.' in group.split('/')[-1] else group + '/'
-	subject = f'{prefix}: pin user pages for Direct I/O in {what}'
 	olds = sorted({o for _, o, _, _ in chg})
+	if tr.generation == 'extract':
+		subject = f'{prefix}: pin user pages with iov_iter_extract_pages() in {what}'
+		body = wrap(
+			f'{what} takes page references on user memory '
+			f'({", ".join(o + "()" for o in olds)}) and then reads or writes the '
+			f'data of those pages. Documentation/core-api/pin_user_pages.rst '
+			f'requires FOLL_PIN for that (case 1, Direct IO; case 5, pin, write '
+			f'to the data, unpin), so that the rest of the kernel can tell such '
+			f'pages from pages that are merely referenced '
+			f'(folio_maybe_dma_pinned()).')
+		body += '\n\n' + wrap(
+			'Use iov_iter_extract_pages(), which pins the pages of a user-backed '
+			'iterator and takes neither a pin nor a reference on the pages of a '
+			'kernel one (BVEC, KVEC), and release the pages with an unpin only '
+			'when iov_iter_extract_will_pin() says they were pinned. The acquire '
+			'and its release change in the same patch:') + '\n\n'
+		return _tail(tr, subject, body, chg, files, rules, name, email)
+	subject = f'{prefix}: pin user pages for Direct I/O in {what}'
 	body = wrap(
 		f'{what} takes page references on the user memory of a Direct I/O '
 		f'({", ".join(o + "()" for o in olds)}) and the device reads or writes '
@@ -181,6 +210,12 @@ def message(tr: Tree, group: str, files: List[str], rules: List[str],
 	body += '\n\n' + wrap(
 		'Convert the acquire and its release in the same patch, so that '
 		'every page taken with a pin is released with an unpin:') + '\n\n'
+	return _tail(tr, subject, body, chg, files, rules, name, email)
+
+
+def _tail(tr: Tree, subject: str, body: str, chg: List[Tuple[str, str, str, int]],
+	  files: List[str], rules: List[str], name: str, email: str) -> str:
+	"""The per-function list, the vmstat note and the trailers."""
 	per_fn: Dict[Tuple[str, str], List[str]] = {}
 	for fn, o, n, _ in chg:
 		per_fn.setdefault((fn, f'{o}() -> {n}()'), []).append(fn)
@@ -244,14 +279,27 @@ def cover_letter(path: Path, tr: Tree, commits: List[Commit], sites: List[Site])
 	text = path.read_text()
 	conv = [c for c in commits if c.kind == 'conversion']
 	subject = f'convert Direct I/O callers to pin_user_pages (Linux {tr.kver})'
-	blurb = wrap(
-		f'This series converts Direct I/O callers of Linux {tr.version} from page '
-		'references (get_user_pages, iov_iter_get_pages2, put_page, '
-		'bio_release_pages) to page pins (FOLL_PIN), as '
-		'Documentation/core-api/pin_user_pages.rst asks for Direct IO (case 1). '
-		'It first adds symmetric pin/unpin APIs, then converts one caller group '
-		'per patch, each acquire together with its release, so that every '
-		'commit builds and runs.')
+	if tr.generation == 'extract':
+		subject = f'pin user pages in the callers that still take references (Linux {tr.kver})'
+		blurb = wrap(
+			f'Linux {tr.version} pins the pages of block, blk-map, iomap, '
+			'fs/direct-io and fuse Direct I/O with iov_iter_extract_pages() '
+			'(6.3-6.5); other callers still take page references '
+			'(iov_iter_get_pages2, iov_iter_get_pages_alloc2) on user memory '
+			'whose data they read or write. This series converts those that '
+			'release the pages where they take them to the tree\'s own API, '
+			'iov_iter_extract_pages() with iov_iter_extract_will_pin() and '
+			'unpin_user_page(), one caller per patch, each acquire together '
+			'with its release. It adds no API.')
+	else:
+		blurb = wrap(
+			f'This series converts Direct I/O callers of Linux {tr.version} from page '
+			'references (get_user_pages, iov_iter_get_pages2, put_page, '
+			'bio_release_pages) to page pins (FOLL_PIN), as '
+			'Documentation/core-api/pin_user_pages.rst asks for Direct IO (case 1). '
+			'It first adds symmetric pin/unpin APIs, then converts one caller group '
+			'per patch, each acquire together with its release, so that every '
+			'commit builds and runs.')
 	blurb += '\n\n' + wrap(
 		f'The {len(conv)} conversions were generated by the semantic patches '
 		'named in each commit (Generated by:); `make spatch` in pinconv '
@@ -312,7 +360,7 @@ def generate(tr: Tree, jobs: int = 0) -> Dict:
 		rules_used: List[str] = []
 		for r in rs:
 			(tr.path / r.path).write_text(r.new, errors='surrogateescape')
-			c = changes(r.old, r.new)
+			c = changes(r.old, r.new, tr.generation)
 			converted[r.path] = c
 			chg += c
 			rules_used += [x for x in r.rules if x not in rules_used]
