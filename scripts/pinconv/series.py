@@ -3,6 +3,7 @@
 kernel-style messages, git format-patch output and spatch.json."""
 
 import difflib
+import hashlib
 import json
 import os
 import re
@@ -164,12 +165,24 @@ def git_env(n: int, name: str, email: str) -> Dict[str, str]:
 
 
 def maintainers(tr: Tree, files: List[str]) -> List[str]:
+	"""get_maintainer.pl --nogit for files, cached by the content of
+	MAINTAINERS and the script (a second make spatch does not run perl)."""
 	gm = tr.path / 'scripts' / 'get_maintainer.pl'
 	if not gm.is_file():
 		return []
+	blobs = git(['rev-parse', f'{tr.base}:MAINTAINERS', f'{tr.base}:scripts/get_maintainer.pl'],
+		    cwd=tr.path, check=False)
+	key = hashlib.sha256('\0'.join([blobs, *files]).encode()).hexdigest()
+	cache = spatch.cache_dir().parent / 'maintainers' / f'{key}.json'
+	if blobs and cache.is_file():
+		return json.loads(cache.read_text())
 	p = run(['perl', gm, '--nogit', '--nogit-fallback', '--norolestats', '-f', *files],
 		cwd=tr.path, check=False)
-	return [l.strip() for l in p.stdout.splitlines() if l.strip()]
+	out = [l.strip() for l in p.stdout.splitlines() if l.strip()]
+	if blobs and p.returncode == 0:
+		cache.parent.mkdir(parents=True, exist_ok=True)
+		cache.write_text(json.dumps(out))
+	return out
 
 
 def wrap(text: str, width: int = 72) -> str:
