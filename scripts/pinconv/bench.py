@@ -10,6 +10,7 @@ they are. Results: reports/<kver>/bench.{json,md}.
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -53,11 +54,13 @@ def cli_env(out: Path, extra: Optional[Dict[str, str]] = None) -> Dict[str, str]
 
 
 def committed_author() -> str:
+	"""The committed series' author, so the timed runs write the same
+	series (a From: header may be folded)."""
 	cover = TOP / 'patches' / '6.1' / '0000-cover-letter.patch'
 	if cover.is_file():
-		for line in cover.read_text().splitlines():
-			if line.startswith('From: '):
-				return line[6:].strip()
+		m = re.search(r'^From: (.*(?:\n [^\n]*)*)', cover.read_text(), re.M)
+		if m:
+			return ' '.join(m.group(1).split())
 	return ''
 
 

@@ -18,6 +18,16 @@ def pinconv(*args: str, env: dict = None, cwd: Path = TOP) -> subprocess.Complet
 			      env=e, text=True, capture_output=True)
 
 
+def committed_author(kver: str = '6.1') -> str:
+	"""The From: of the committed cover letter (folded header unfolded), so
+	a regenerated series can be compared byte for byte."""
+	import re
+	text = (TOP / 'patches' / kver / '0000-cover-letter.patch').read_text()
+	m = re.search(r'^From: (.*(?:\n [^\n]*)*)', text, re.M)
+	assert m
+	return ' '.join(m.group(1).split())
+
+
 @pytest.fixture
 def fake_kernel(tmp_path: Path) -> Path:
 	"""A tiny git repository that looks like a Linux 6.1 tree."""

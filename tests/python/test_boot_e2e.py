@@ -12,7 +12,7 @@ from typing import Dict, Optional
 
 import pytest
 
-from conftest import TOP, pinconv
+from conftest import TOP, committed_author, pinconv
 from pinconv import boot, tree
 
 pytestmark = pytest.mark.e2e
@@ -25,13 +25,6 @@ def git(*args: str, env: Optional[Dict[str, str]] = None, input: Optional[str] =
 	return subprocess.run(['git', *args], cwd=WORKSPACE, check=True, text=True,
 			      env=dict(os.environ, **(env or {})), input=input,
 			      capture_output=True).stdout.strip()
-
-
-def committed_author() -> str:
-	text = (TOP / 'patches' / KVER / '0000-cover-letter.patch').read_text()
-	m = re.search(r'^From: (.*)$', text, re.M)
-	assert m
-	return m.group(1).strip()
 
 
 @pytest.fixture(scope='module')

@@ -15,19 +15,12 @@ import pytest
 
 pytestmark = pytest.mark.e2e
 
-from conftest import TOP, pinconv
+from conftest import TOP, committed_author, pinconv
 from pinconv import spatch, tree
 
 KVER = '6.1'
 PATCHES = TOP / 'patches' / KVER
 REPORT = TOP / 'reports' / KVER / 'spatch.json'
-
-
-def committed_author() -> str:
-	text = (PATCHES / '0000-cover-letter.patch').read_text()
-	m = re.search(r'^From: (.*(?:\n [^\n]*)*)', text, re.M)
-	assert m
-	return ' '.join(m.group(1).split())
 
 
 @pytest.fixture(scope='module')
