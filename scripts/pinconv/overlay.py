@@ -13,7 +13,9 @@ nothing.
 """
 
 import email.parser
+import hashlib
 import email.policy
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -199,3 +201,33 @@ def apply(tree: Tree, root: Optional[Path] = None) -> List[str]:
 	stdout.step(f'overlay {tree.kver}: {len(patches)} patches on {BRANCH}, '
 		    f'head {done[-1][:12]}')
 	return done
+
+
+def _cache_file(tree: Tree, root: Optional[Path] = None) -> Path:
+	"""Where the overlay head for this baseline and these patch files is
+	remembered: overlay commits are deterministic (the patches' own dates
+	and authors), so the same inputs give the same commits."""
+	h = hashlib.sha256(tree.base.encode())
+	for p in read_series(overlay_dir(tree.kver, root)):
+		h.update(b'\0' + p.name.encode() + b'\0' + p.read_bytes())
+	cache = Path(os.environ.get('PINCONV_CACHE', TOP / 'work' / 'cache'))
+	return cache / 'overlay' / h.hexdigest()
+
+
+def cached_head(tree: Tree, root: Optional[Path] = None) -> str:
+	"""The overlay head made earlier from the same inputs, if the workspace
+	still has that commit; '' otherwise."""
+	f = _cache_file(tree, root)
+	if not f.is_file():
+		return ''
+	sha = f.read_text().strip()
+	if run(['git', 'cat-file', '-e', f'{sha}^{{commit}}'], cwd=tree.path,
+	       check=False).returncode:
+		return ''
+	return sha
+
+
+def remember_head(tree: Tree, root: Optional[Path] = None) -> None:
+	f = _cache_file(tree, root)
+	f.parent.mkdir(parents=True, exist_ok=True)
+	f.write_text(git(['rev-parse', BRANCH], cwd=tree.path) + '\n')

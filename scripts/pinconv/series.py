@@ -343,13 +343,22 @@ def export(tr: Tree, outdir: Path, n_commits: int, name: str, email: str) -> Lis
 def generate(tr: Tree, jobs: int = 0) -> Dict:
 	from pinconv import overlay
 	name, email = ident()
-	treemod.reset_branch(tr)
-	stdout.step(f'applying kernel-overlay/{tr.kver} to {tr.path}')
-	overlay.apply(tr)
-	ov = git(['log', '--reverse', '--format=%s', f'{tr.base}..{treemod.BRANCH}'], cwd=tr.path)
-	commits = [Commit(s, git(['show', '--format=', '--name-only', f':/^{re.escape(s)}$'],
-				     cwd=tr.path, check=False).split(), [], 'overlay')
-		   for s in ov.splitlines() if s]
+	head = overlay.cached_head(tr)
+	if head:
+		treemod.reset_branch(tr, head)
+		stdout.step(f'kernel-overlay/{tr.kver}: unchanged, branch {treemod.BRANCH} '
+			    f'reset to its commits ({head[:12]})')
+	else:
+		treemod.reset_branch(tr)
+		stdout.step(f'applying kernel-overlay/{tr.kver} to {tr.path}')
+		overlay.apply(tr)
+		overlay.remember_head(tr)
+	commits = []
+	log = git(['log', '--reverse', '--format=%x01%s', '--name-only',
+		   f'{tr.base}..{treemod.BRANCH}'], cwd=tr.path)
+	for chunk in log.split('\x01')[1:]:
+		subject, *files = [l for l in chunk.splitlines() if l]
+		commits.append(Commit(subject, files, [], 'overlay'))
 	rules = spatch.load_rules(tr.kver)
 	files = spatch.candidate_files(tr.path)
 	stdout.step(f'running {len(rules)} rules on {len(files)} files that use the old APIs')

@@ -225,10 +225,19 @@ def apply_rules_on(contents: Dict[str, str], files: List[str], rules: List[Rule]
 
 
 def candidate_files(tree_path: Path) -> List[str]:
-	"""C sources and headers that mention an old API, definitions aside."""
+	"""C sources and headers that mention an old API, definitions aside.
+	The work tree must be clean: the list is cached by its HEAD commit."""
+	head = git(['rev-parse', 'HEAD'], cwd=tree_path)
+	key = hashlib.sha256('\0'.join([head, *OLD_APIS]).encode()).hexdigest()
+	cached = cache_dir().parent / 'grep' / key
+	if cached.is_file():
+		return cached.read_text().split()
 	args = ['grep', '-l', '-w']
 	for api in OLD_APIS:
 		args += ['-e', api]
 	out = git(args + ['--', '*.c', '*.h'], cwd=tree_path, check=False)
-	files = [f for f in out.splitlines() if f and not f.startswith(('tools/', 'Documentation/'))]
-	return sorted(files)
+	files = sorted(f for f in out.splitlines()
+		       if f and not f.startswith(('tools/', 'Documentation/')))
+	cached.parent.mkdir(parents=True, exist_ok=True)
+	cached.write_text('\n'.join(files) + '\n')
+	return files

@@ -242,10 +242,10 @@ def prepare(kver: str, kdir: Optional[str] = None) -> Tree:
 	return debian_tree(kver or DEFAULT_KVER)
 
 
-def reset_branch(tree: Tree) -> None:
-	"""Put the toolkit's branch back on the baseline, clean."""
+def reset_branch(tree: Tree, rev: str = '') -> None:
+	"""Put the toolkit's branch back on the baseline (or rev), clean."""
 	dirty = is_dirty(tree.path)
 	if dirty:
 		raise Error(f'{tree.path} has {dirty} uncommitted paths; they are not '
 			    f'the toolkit\'s: commit them elsewhere or run make clean-tree')
-	git(['checkout', '-q', '-B', BRANCH, tree.base], cwd=tree.path)
+	git(['checkout', '-q', '-B', BRANCH, rev or tree.base], cwd=tree.path)
