@@ -1,6 +1,7 @@
 /* iov_iter_get_pages_alloc2() into a local array, released in a loop and
  * freed in the same function; the second function already clears the
- * array pointer and releases with release_pages(). */
+ * array pointer and releases with release_pages(). The third assigns the
+ * result in a declaration, where no statement can go before it. */
 static ssize_t copy_from_user_pages(struct iov_iter *iter, void *buf,
 				    size_t maxsize)
 {
@@ -39,5 +40,19 @@ static ssize_t touch_user_pages(struct iov_iter *iter, size_t maxsize)
 		release_pages(pagevec, DIV_ROUND_UP(n + start, PAGE_SIZE));
 		kvfree(pagevec);
 	}
+	return n;
+}
+
+static ssize_t first_byte(struct iov_iter *iter, u8 *b)
+{
+	size_t off;
+	struct page **pages;
+	ssize_t n = iov_iter_get_pages_alloc2(iter, &pages, 1, &off);
+
+	if (n <= 0)
+		return n;
+	*b = *(u8 *)(page_address(pages[0]) + off);
+	put_page(pages[0]);
+	kvfree(pages);
 	return n;
 }
