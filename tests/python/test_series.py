@@ -9,7 +9,7 @@ import re
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Tuple
 
 import pytest
 
@@ -18,36 +18,48 @@ pytestmark = pytest.mark.e2e
 from conftest import TOP, committed_author, pinconv
 from pinconv import spatch, tree
 
-KVER = '6.1'
-PATCHES = TOP / 'patches' / KVER
-REPORT = TOP / 'reports' / KVER / 'spatch.json'
+KVERS = ['6.1', '6.12']
 
 
-@pytest.fixture(scope='module')
-def regenerated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def patches_of(kver: str) -> Path:
+	return TOP / 'patches' / kver
+
+
+def report_of(kver: str) -> Path:
+	return TOP / 'reports' / kver / 'spatch.json'
+
+
+@pytest.fixture(scope='module', params=KVERS)
+def regenerated(request: pytest.FixtureRequest,
+		tmp_path_factory: pytest.TempPathFactory) -> Tuple[str, Path]:
+	kver = request.param
 	out = tmp_path_factory.mktemp('out')
-	p = pinconv('spatch', '--kver', KVER,
+	p = pinconv('spatch', '--kver', kver,
 		    env={'PINCONV_OUT': str(out), 'PINCONV_AUTHOR': committed_author()})
 	assert p.returncode == 0, p.stdout[-2000:] + p.stderr
-	return out
+	return kver, out
 
 
-def test_series_is_up_to_date(regenerated: Path) -> None:
-	new = regenerated / 'patches' / KVER
+def test_series_is_up_to_date(regenerated: Tuple[str, Path]) -> None:
+	KVER, out = regenerated
+	PATCHES, REPORT = patches_of(KVER), report_of(KVER)
+	new = out / 'patches' / KVER
 	names = sorted(p.name for p in PATCHES.glob('*.patch'))
 	assert names == sorted(p.name for p in new.glob('*.patch'))
 	for n in names:
 		assert (PATCHES / n).read_text() == (new / n).read_text(), \
 			f'patches/{KVER}/{n} is stale: run make spatch'
-	assert REPORT.read_text() == (regenerated / 'reports' / KVER / 'spatch.json').read_text()
+	assert REPORT.read_text() == (out / 'reports' / KVER / 'spatch.json').read_text()
 
 
-def test_series_shape() -> None:
+@pytest.mark.parametrize('KVER', KVERS)
+def test_series_shape(KVER: str) -> None:
+	PATCHES, REPORT = patches_of(KVER), report_of(KVER)
 	rep = json.loads(REPORT.read_text())
 	kinds = [c['kind'] for c in rep['commits']]
-	# Every API before its first user.
+	# Every API before its first user; 6.12 has its API, no overlay.
 	assert kinds == sorted(kinds, key=lambda k: k != 'overlay')
-	assert 'overlay' in kinds and 'conversion' in kinds
+	assert ('overlay' in kinds) == (KVER == '6.1') and 'conversion' in kinds
 	for c in rep['commits']:
 		if c['kind'] == 'conversion':
 			assert c['rules'], c
@@ -62,16 +74,39 @@ def test_series_shape() -> None:
 	assert 'base-commit: ' in cover
 
 
-def test_seed_files_converted_or_reviewed() -> None:
-	rep = json.loads(REPORT.read_text())
+SEED_FILES = {
+	'6.1': ['block/fops.c', 'block/blk-map.c', 'fs/iomap/direct-io.c', 'fs/direct-io.c',
+		'fs/zonefs/file.c', 'fs/nfs/direct.c', 'fs/fuse/file.c'],
+	# The callers 6.12 still has on the reference API (issue: modern trees).
+	'6.12': ['fs/nfs/direct.c', 'fs/ceph/file.c', 'fs/ceph/addr.c', 'net/9p/trans_virtio.c',
+		 'fs/splice.c', 'drivers/vhost/scsi.c', 'drivers/block/ublk_drv.c', 'fs/fuse/dev.c',
+		 'net/ceph/messenger.c', 'net/core/datagram.c', 'net/core/skmsg.c',
+		 'net/rds/message.c', 'net/tls/tls_sw.c'],
+}
+
+
+@pytest.mark.parametrize('KVER', KVERS)
+def test_seed_files_converted_or_reviewed(KVER: str) -> None:
+	"""Every iov_iter/bio acquire in these files is converted, or listed for
+	review with a reason."""
+	rep = json.loads(report_of(KVER).read_text())
 	touched = {f for c in rep['commits'] for f in c['files']}
-	for f in ['block/fops.c', 'block/blk-map.c', 'fs/iomap/direct-io.c',
-		  'fs/direct-io.c', 'fs/zonefs/file.c', 'fs/nfs/direct.c', 'fs/fuse/file.c']:
-		review = [s for s in rep['sites'] if s['file'] == f and s['status'] == 'review']
+	acquires = ('iov_iter_get_pages2', 'iov_iter_get_pages_alloc2', 'bio_iov_iter_get_pages')
+	for f in SEED_FILES[KVER]:
+		sites = [s for s in rep['sites'] if s['file'] == f and s['api'] in acquires]
+		review = [s for s in sites if s['status'] == 'review']
 		assert f in touched or (review and all(s['reason'] for s in review)), f
+		assert all(s['status'] in ('converted', 'review') for s in sites), (f, sites)
+	if KVER == '6.12':
+		nfs = [s for s in rep['sites'] if s['file'] == 'fs/nfs/direct.c' and s['status'] == 'review']
+		assert {s['function'] for s in nfs} == {'nfs_direct_read_schedule_iovec',
+							'nfs_direct_write_schedule_iovec'}
+		assert all('nfs_page_create_from_page' in s['reason'] for s in nfs)
 
 
-def test_git_am_on_pristine_tree(tmp_path: Path) -> None:
+@pytest.mark.parametrize('KVER', KVERS)
+def test_git_am_on_pristine_tree(KVER: str, tmp_path: Path) -> None:
+	PATCHES = patches_of(KVER)
 	ws = tree.work_dir() / f'linux-{KVER}'
 	wt = tmp_path / 'am'
 	subprocess.run(['git', 'worktree', 'add', '-q', '--detach', str(wt), tree.BASE_TAG],
@@ -88,8 +123,9 @@ def test_git_am_on_pristine_tree(tmp_path: Path) -> None:
 		subprocess.run(['git', 'worktree', 'remove', '--force', str(wt)], cwd=ws)
 
 
-def test_no_unexplained_old_api_in_converted_files() -> None:
-	rep = json.loads(REPORT.read_text())
+@pytest.mark.parametrize('KVER', KVERS)
+def test_no_unexplained_old_api_in_converted_files(KVER: str) -> None:
+	rep = json.loads(report_of(KVER).read_text())
 	ws = tree.work_dir() / f'linux-{KVER}'
 	explained = {(s['file'], s['api']) for s in rep['sites']
 		     if s['status'] in ('review', 'kept') and s['reason']}
@@ -101,4 +137,7 @@ def test_no_unexplained_old_api_in_converted_files() -> None:
 					      text=True, capture_output=True).stdout
 			for api in spatch.OLD_APIS:
 				for m in re.finditer(rf'^\s+.*\b{api}\(', text, re.M):
-					assert (f, api) in explained, f'{f}: {m.group(0).strip()}'
+					code = m.group(0).strip()
+					if code.startswith(('*', '/*', '//')):
+						continue	# a comment names the API
+					assert (f, api) in explained, f'{f}: {code}'
