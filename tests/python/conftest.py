@@ -28,6 +28,30 @@ def committed_author(kver: str = '6.1') -> str:
 	return ' '.join(m.group(1).split())
 
 
+def commit_file(repo: Path, base: str, path: str, text: str, message: str) -> str:
+	"""A commit on base that sets path to text, made with plumbing and a
+	private index: the repository's checkout, index and branches are not
+	touched. Returns its sha."""
+	index = Path(subprocess.run(['git', 'rev-parse', '--absolute-git-dir'], cwd=repo,
+				    check=True, text=True, capture_output=True).stdout.strip()) \
+		/ 'pinconv-test.index'
+	env = dict(os.environ, GIT_INDEX_FILE=str(index), GIT_AUTHOR_NAME='pinconv test',
+		   GIT_AUTHOR_EMAIL='test@pinconv.invalid', GIT_COMMITTER_NAME='pinconv test',
+		   GIT_COMMITTER_EMAIL='test@pinconv.invalid')
+
+	def git(*args: str, input: str = None) -> str:
+		return subprocess.run(['git', *args], cwd=repo, check=True, text=True, env=env,
+				      input=input, capture_output=True).stdout.strip()
+	try:
+		git('read-tree', base)
+		blob = git('hash-object', '-w', '--stdin', input=text)
+		git('update-index', '--cacheinfo', f'100644,{blob},{path}')
+		tree = git('write-tree')
+	finally:
+		index.unlink(missing_ok=True)
+	return git('commit-tree', tree, '-p', base, input=message)
+
+
 @pytest.fixture
 def fake_kernel(tmp_path: Path) -> Path:
 	"""A tiny git repository that looks like a Linux 6.1 tree."""

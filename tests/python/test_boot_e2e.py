@@ -12,7 +12,7 @@ from typing import Dict, Optional
 
 import pytest
 
-from conftest import TOP, committed_author, pinconv
+from conftest import TOP, commit_file, committed_author, pinconv
 from pinconv import boot, tree
 
 pytestmark = pytest.mark.e2e
@@ -71,17 +71,8 @@ def test_missing_unpin_fails(tip: str) -> None:
 	text = git('cat-file', '-p', f'{tip}:block/fops.c')
 	bad_text, n = re.subn(r'\n\tbio_unpin_pages\(&bio, should_dirty\);', '', text)
 	assert n == 1
-	index = WORKSPACE / '.git' / 'pinconv-boot-test.index'
-	env = {'GIT_INDEX_FILE': str(index), 'GIT_AUTHOR_NAME': 't', 'GIT_AUTHOR_EMAIL': 't@t',
-	       'GIT_COMMITTER_NAME': 't', 'GIT_COMMITTER_EMAIL': 't@t'}
-	try:
-		git('read-tree', tip, env=env)
-		blob = git('hash-object', '-w', '--stdin', input=bad_text)
-		git('update-index', '--cacheinfo', f'100644,{blob},block/fops.c', env=env)
-		t = git('write-tree', env=env)
-	finally:
-		index.unlink(missing_ok=True)
-	bad = git('commit-tree', t, '-p', tip, input='block: drop an unpin (boot test)\n', env=env)
+	bad = commit_file(WORKSPACE, tip, 'block/fops.c', bad_text,
+			  'block: drop an unpin (boot test)\n')
 	p = pinconv('boottest', '--kver', KVER, '--rev', bad)
 	assert p.returncode == 1, p.stdout[-4000:] + p.stderr
 	fails = [l for l in p.stdout.splitlines() if 'tip: FAIL ' in l]

@@ -16,7 +16,7 @@ from typing import Dict, Iterator, List, Optional, Tuple
 
 import pytest
 
-from conftest import pinconv
+from conftest import commit_file, pinconv
 from pinconv import build, check, tree
 
 KVER = '6.1'
@@ -231,23 +231,9 @@ int pinconv_check_broken(void)
 
 
 def commit_on(base: str, path: str, text: str, subject: str) -> str:
-	"""A commit on base that sets path to text, made with plumbing and a
-	private index: the workspace's checkout and index are not touched."""
-	index = WORKSPACE / '.git' / 'pinconv-check-test.index'
-	env = {'GIT_INDEX_FILE': str(index), 'GIT_AUTHOR_NAME': 'pinconv test',
-	       'GIT_AUTHOR_EMAIL': 'test@pinconv.invalid',
-	       'GIT_COMMITTER_NAME': 'pinconv test',
-	       'GIT_COMMITTER_EMAIL': 'test@pinconv.invalid'}
-	try:
-		git('read-tree', base, env=env)
-		blob = git('hash-object', '-w', '--stdin', input=text)
-		git('update-index', '--cacheinfo', f'100644,{blob},{path}', env=env)
-		t = git('write-tree', env=env)
-	finally:
-		index.unlink(missing_ok=True)
 	msg = (f'{subject}\n\nA commit that does not compile, for make check and '
 	       f'make bisect.\n\nSigned-off-by: pinconv test <test@pinconv.invalid>\n')
-	return git('commit-tree', t, '-p', base, input=msg, env=env)
+	return commit_file(WORKSPACE, base, path, text, msg)
 
 
 @pytest.fixture(scope='module')
