@@ -303,7 +303,9 @@ def cover_letter(path: Path, tr: Tree, commits: List[Commit], sites: List[Site])
 			'release the pages where they take them to the tree\'s own API, '
 			'iov_iter_extract_pages() with iov_iter_extract_will_pin() and '
 			'unpin_user_page(), one caller per patch, each acquire together '
-			'with its release. It adds no API.')
+			'with its release. It adds no API; the patches before the first '
+			'conversion come from pinconv\'s kernel overlay for this tree and '
+			'fix what the proof of the conversion found.')
 	else:
 		blurb = wrap(
 			f'This series converts Direct I/O callers of Linux {tr.version} from page '

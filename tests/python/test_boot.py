@@ -176,6 +176,21 @@ def test_opt_in_skip_of_an_expected_scenario_is_skip() -> None:
 	assert st['sg-io'] == 'fail'
 
 
+def test_known_baseline_defect() -> None:
+	"""EXPECT_KNOWN: unbalanced counts are 'known', bad data still fails."""
+	lines = [l for l in all_lines(0) if '"vfat-read"' not in l and '"vfat-write"' not in l]
+	lines.append(line('vfat-read', 2048, 6144))
+	lines.append(line('vfat-write', 2048, 6144, data_ok=False, reason='differs'))
+	results, warnings = boot.parse_console(console(lines))
+	exp = boot.expectations([], boot.EXPECT_REF)
+	exp['vfat-read'] = exp['vfat-write'] = boot.EXPECT_KNOWN
+	st = statuses(boot.judge(results, exp, warnings))
+	assert st['vfat-read'] == 'known'
+	assert st['vfat-write'] == 'fail'
+	exp2 = dict(exp, **{'vfat-read': boot.EXPECT_REF})
+	assert statuses(boot.judge(results, exp2, warnings))['vfat-read'] == 'fail'
+
+
 def test_unknown_expected_scenario_is_an_error() -> None:
 	with pytest.raises(Error):
 		boot.expectations(['no-such-scenario'], boot.EXPECT_ANY)

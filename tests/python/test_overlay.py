@@ -40,8 +40,7 @@ def test_series_names_existing_patches(kver: str) -> None:
 	names = [line.split('#', 1)[0].strip()
 		 for line in (d / 'series').read_text().splitlines()]
 	names = [n for n in names if n]
-	# 6.12 has iov_iter_extract_pages() and unpin_user_page(): nothing to add.
-	assert names or kver == '6.12'
+	assert names
 	assert len(names) == len(set(names))
 	for name in names:
 		assert (d / name).is_file(), name
