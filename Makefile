@@ -75,7 +75,7 @@ email: deps-check
 
 # Time the steps on this machine: reports/$(KVER)/bench.{md,json}.
 # STEPS=tree,spatch,coccicheck,audit,check,boot (default all); COLD=1 adds
-# make check with an empty ccache and one full build (about 15 min).
+# make check with an empty ccache (its first commit is the full build).
 .PHONY: bench
 bench: deps-check
 	@$(PINCONV) bench $(TREEARGS) $(if $(STEPS),--steps $(STEPS)) $(if $(filter 1,$(COLD)),--cold)
