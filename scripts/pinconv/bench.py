@@ -10,7 +10,6 @@ they are. Results: reports/<kver>/bench.{json,md}.
 
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -19,10 +18,9 @@ import time
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from pinconv import build, spatch
+from pinconv import build, series, spatch
 from pinconv.printer import Error, stdout
-from pinconv.run import git
-from pinconv.tree import BASE_TAG, BRANCH, TOP, Tree, work_dir
+from pinconv.tree import BASE_TAG, TOP, Tree
 
 STEPS = ['tree', 'spatch', 'coccicheck', 'audit', 'check', 'boot']
 
@@ -46,22 +44,11 @@ def cli(*args: str) -> List[str]:
 
 def cli_env(out: Path, extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
 	env = {'PYTHONPATH': str(TOP / 'scripts'), 'PINCONV_OUT': str(out)}
-	author = os.environ.get('PINCONV_AUTHOR') or committed_author()
+	author = os.environ.get('PINCONV_AUTHOR') or series.committed_author()
 	if author:
 		env['PINCONV_AUTHOR'] = author
 	env.update(extra or {})
 	return env
-
-
-def committed_author() -> str:
-	"""The committed series' author, so the timed runs write the same
-	series (a From: header may be folded)."""
-	cover = TOP / 'patches' / '6.1' / '0000-cover-letter.patch'
-	if cover.is_file():
-		m = re.search(r'^From: (.*(?:\n [^\n]*)*)', cover.read_text(), re.M)
-		if m:
-			return ' '.join(m.group(1).split())
-	return ''
 
 
 def base_worktree(tr: Tree) -> Path:
@@ -196,7 +183,7 @@ def check_steps(steps: List[str]) -> List[str]:
 def run_bench(tr: Tree, steps: List[str], cold_check: bool) -> Dict:
 	check_steps(steps)
 	res = bench(tr, steps, cold_check)
-	out = Path(os.environ.get('PINCONV_OUT', TOP)) / 'reports' / tr.kver
+	out = series.REPORTS / tr.kver
 	out.mkdir(parents=True, exist_ok=True)
 	old = {}
 	if (out / 'bench.json').is_file():

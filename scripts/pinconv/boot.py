@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
-from pinconv import build
+from pinconv import build, series
 from pinconv.printer import Error, stdout
 from pinconv.run import git, run
 from pinconv.tree import BASE_TAG, BRANCH, TOP, Tree, work_dir
@@ -571,11 +571,6 @@ def test_rev(tree: Tree, rev: str, label: str, initrd: Path,
 	return test_kernel(kernel, initrd, expect, timeout)
 
 
-def reports_dir() -> Path:
-	"""reports/, or PINCONV_OUT/reports (tests: the committed reports stay)."""
-	return Path(os.environ.get('PINCONV_OUT', TOP)) / 'reports'
-
-
 def run_rev(tree: Tree, rev: str, pinned: Iterable[str], timeout: float) -> bool:
 	"""Boot one revision (a candidate tip: a fix, a bisect step, a kernel
 	with a deliberate bug) in the tip's build directory, judged as the tip;
@@ -606,8 +601,9 @@ def run_boottest(trees: Sequence[Tree], pinned: Iterable[str] = (),
 		notes: List[str] = []
 		upstream = pinned_upstream(tree)
 		expect = {'base': expectations(upstream, EXPECT_REF)}
-		for sc in KNOWN_UPSTREAM.get(tree.generation, {}):
+		for sc, why in KNOWN_UPSTREAM.get(tree.generation, {}).items():
 			expect['base'][sc] = EXPECT_KNOWN
+			notes.append(f'base {sc}: known baseline defect: {why}')
 		base = test_rev(tree, BASE_TAG, 'base', initrd, expect['base'], timeout)
 		kernels = [base]
 		tip_rev = build.resolve(tree, BRANCH)
@@ -623,7 +619,7 @@ def run_boottest(trees: Sequence[Tree], pinned: Iterable[str] = (),
 			expect['tip'] = expectations(pinned + upstream, EXPECT_ANY)
 			tip = test_rev(tree, BRANCH, 'tip', initrd, expect['tip'], timeout)
 		kernels.append(tip)
-		out = reports_dir() / tree.kver
+		out = series.REPORTS / tree.kver
 		out.mkdir(parents=True, exist_ok=True)
 		(out / 'boottest.md').write_text(report_md(tree, kernels, expect, notes))
 		(out / 'boottest.json').write_text(report_json(tree, kernels, expect, notes))

@@ -13,9 +13,8 @@ nothing.
 """
 
 import email.parser
-import hashlib
 import email.policy
-import os
+import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,7 @@ from typing import List, Optional, Tuple
 
 from pinconv.printer import Error, stdout
 from pinconv.run import git, run
-from pinconv.tree import BRANCH, TOP, Tree, is_dirty
+from pinconv.tree import BRANCH, TOP, Tree, cache_root, is_dirty
 
 OVERLAY_ROOT = TOP / 'kernel-overlay'
 
@@ -210,8 +209,7 @@ def _cache_file(tree: Tree, root: Optional[Path] = None) -> Path:
 	h = hashlib.sha256(tree.base.encode())
 	for p in read_series(overlay_dir(tree.kver, root)):
 		h.update(b'\0' + p.name.encode() + b'\0' + p.read_bytes())
-	cache = Path(os.environ.get('PINCONV_CACHE', TOP / 'work' / 'cache'))
-	return cache / 'overlay' / h.hexdigest()
+	return cache_root() / 'overlay' / h.hexdigest()
 
 
 def cached_head(tree: Tree, root: Optional[Path] = None) -> str:

@@ -142,6 +142,17 @@ def changes(old: str, new: str, generation: str = 'get') -> List[Tuple[str, str,
 	return out
 
 
+def committed_author(kver: str = '6.1') -> str:
+	"""The From: of the committed cover letter of patches/<kver>/ (a folded
+	header unfolded), so a regenerated series can match it byte for byte;
+	'' if there is none."""
+	cover = TOP / 'patches' / kver / '0000-cover-letter.patch'
+	if not cover.is_file():
+		return ''
+	m = re.search(r'^From: (.*(?:\n [^\n]*)*)', cover.read_text(), re.M)
+	return ' '.join(m.group(1).split()) if m else ''
+
+
 def ident() -> Tuple[str, str]:
 	author = os.environ.get('PINCONV_AUTHOR', '')
 	if not author:
@@ -173,7 +184,7 @@ def maintainers(tr: Tree, files: List[str]) -> List[str]:
 	blobs = git(['rev-parse', f'{tr.base}:MAINTAINERS', f'{tr.base}:scripts/get_maintainer.pl'],
 		    cwd=tr.path, check=False)
 	key = hashlib.sha256('\0'.join([blobs, *files]).encode()).hexdigest()
-	cache = spatch.cache_dir().parent / 'maintainers' / f'{key}.json'
+	cache = treemod.cache_root() / 'maintainers' / f'{key}.json'
 	if blobs and cache.is_file():
 		return json.loads(cache.read_text())
 	p = run(['perl', gm, '--nogit', '--nogit-fallback', '--norolestats', '-f', *files],

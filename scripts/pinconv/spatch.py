@@ -23,7 +23,7 @@ from typing import Dict, List, Optional, Set, Tuple
 
 from pinconv.printer import Error, stdout
 from pinconv.run import git, run
-from pinconv.tree import TOP, work_dir
+from pinconv.tree import TOP, cache_root
 
 COCCI = TOP / 'cocci'
 SPFLAGS = ['--very-quiet', '--no-includes', '--include-headers']
@@ -130,7 +130,7 @@ def load_rules(kver: str, names: Optional[List[str]] = None) -> List[Rule]:
 
 def cache_dir() -> Path:
 	# Shared by every workspace (KDIR clones included): keyed by content.
-	d = Path(os.environ.get('PINCONV_CACHE', TOP / 'work' / 'cache')) / 'spatch'
+	d = cache_root() / 'spatch'
 	d.mkdir(parents=True, exist_ok=True)
 	return d
 
@@ -229,7 +229,7 @@ def candidate_files(tree_path: Path) -> List[str]:
 	The work tree must be clean: the list is cached by its HEAD commit."""
 	head = git(['rev-parse', 'HEAD'], cwd=tree_path)
 	key = hashlib.sha256('\0'.join([head, *OLD_APIS]).encode()).hexdigest()
-	cached = cache_dir().parent / 'grep' / key
+	cached = cache_root() / 'grep' / key
 	if cached.is_file():
 		return cached.read_text().split()
 	args = ['grep', '-l', '-w']

@@ -62,6 +62,13 @@ def work_dir() -> Path:
 	return Path(os.environ.get('PINCONV_WORK', TOP / 'work'))
 
 
+def cache_root() -> Path:
+	"""Content-keyed caches, shared by every workspace (PINCONV_CACHE moves
+	them): spatch results, candidate lists, get_maintainer.pl output,
+	overlay heads."""
+	return Path(os.environ.get('PINCONV_CACHE', TOP / 'work' / 'cache'))
+
+
 def kernel_version(path: Path) -> str:
 	"""Return 'VERSION.PATCHLEVEL.SUBLEVEL' from a tree's top Makefile."""
 	mk = path / 'Makefile'
@@ -77,16 +84,12 @@ def kernel_version(path: Path) -> str:
 	return '{VERSION}.{PATCHLEVEL}.{SUBLEVEL}'.format(**fields)
 
 
-def generation_of(path: Path, rev: str = '') -> Optional[str]:
+def generation_of(path: Path) -> Optional[str]:
 	"""The pin API generation a tree has, read from include/linux/uio.h:
 	'extract' (iov_iter_extract_pages(), 6.3 and later), 'get'
 	(iov_iter_get_pages2() only, 6.0-6.2) or None (older or unknown)."""
-	if rev:
-		p = run(['git', 'show', f'{rev}:include/linux/uio.h'], cwd=path, check=False)
-		text = p.stdout if p.returncode == 0 else ''
-	else:
-		f = path / 'include' / 'linux' / 'uio.h'
-		text = f.read_text(errors='replace') if f.is_file() else ''
+	f = path / 'include' / 'linux' / 'uio.h'
+	text = f.read_text(errors='replace') if f.is_file() else ''
 	if re.search(r'\biov_iter_extract_pages\(', text):
 		return 'extract'
 	if re.search(r'\biov_iter_get_pages2\(', text):
@@ -94,10 +97,10 @@ def generation_of(path: Path, rev: str = '') -> Optional[str]:
 	return None
 
 
-def check_generation(path: Path, kver: str, rev: str = '') -> None:
+def check_generation(path: Path, kver: str) -> None:
 	"""The tree has the API generation the toolkit's rules for kver expect."""
 	want = SUPPORTED[kver]
-	got = generation_of(path, rev)
+	got = generation_of(path)
 	if got is None:
 		raise Error(f'{path}: unknown pin API generation (include/linux/uio.h has '
 			    f'neither iov_iter_get_pages2() nor iov_iter_extract_pages())')

@@ -19,13 +19,10 @@ def pinconv(*args: str, env: dict = None, cwd: Path = TOP) -> subprocess.Complet
 
 
 def committed_author(kver: str = '6.1') -> str:
-	"""The From: of the committed cover letter (folded header unfolded), so
-	a regenerated series can be compared byte for byte."""
-	import re
-	text = (TOP / 'patches' / kver / '0000-cover-letter.patch').read_text()
-	m = re.search(r'^From: (.*(?:\n [^\n]*)*)', text, re.M)
-	assert m
-	return ' '.join(m.group(1).split())
+	from pinconv import series
+	author = series.committed_author(kver)
+	assert author
+	return author
 
 
 def commit_file(repo: Path, base: str, path: str, text: str, message: str) -> str:

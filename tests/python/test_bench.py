@@ -3,8 +3,6 @@
 
 from pathlib import Path
 
-import pytest
-
 from conftest import pinconv
 from pinconv import bench
 from pinconv.tree import Tree

@@ -12,7 +12,7 @@ from typing import Dict, Optional
 
 import pytest
 
-from conftest import TOP, commit_file, committed_author, pinconv
+from conftest import commit_file, committed_author, pinconv
 from pinconv import boot, tree
 
 pytestmark = pytest.mark.e2e
