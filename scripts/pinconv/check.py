@@ -38,7 +38,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
-from pinconv import build, series
+from pinconv import build, headerproof, series
 from pinconv.printer import Error, stdout
 from pinconv.run import git, run
 from pinconv.tree import BASE_TAG, TOP, Tree, work_dir
@@ -314,6 +314,7 @@ class CommitResult:
 	kernel_doc: List[str] = field(default_factory=list)
 	kernel_doc_new: List[str] = field(default_factory=list)
 	compiler_warnings: List[str] = field(default_factory=list)
+	proof: Dict = field(default_factory=dict)	# headerproof.Proof, as a dict
 	seconds: float = 0.0
 	reasons: List[str] = field(default_factory=list)
 
@@ -391,8 +392,12 @@ def report_md(rep: Report) -> str:
 		  'compiled, sparse warns more than at its parent, or checkpatch '
 		  '(--strict) reports an ERROR. Warnings/checks and kernel-doc are '
 		  'shown for the reader.', '',
-		  '| # | commit | subject | build | objects | new sparse | checkpatch E/W/C | kernel-doc | verdict |',
-		  '| ---: | --- | --- | --- | --- | ---: | --- | --- | --- |']
+		  'Header proof: objects that include a header the commit changes '
+		  'only by plain declarations, and that provably use none of them, '
+		  'are kept from the previous build instead of recompiled '
+		  '(scripts/pinconv/headerproof.py); all others are compiled.', '',
+		  '| # | commit | subject | build | objects | header proof | new sparse | checkpatch E/W/C | kernel-doc | verdict |',
+		  '| ---: | --- | --- | --- | --- | --- | ---: | --- | --- | --- |']
 	for i, c in enumerate(rep.commits, 1):
 		objs = sum(1 for o in c.objects.values() if o)
 		cp = c.checkpatch
@@ -400,7 +405,7 @@ def report_md(rep: Report) -> str:
 		      if c.kernel_doc else 'clean')
 		lines.append(f'| {i} | `{c.sha[:12]}` | {md_cell(c.subject)} | '
 			     f'{"ok" if c.build_ok else "FAIL"} {c.build_seconds:.1f}s | '
-			     f'{objs}/{len(c.objects)} | '
+			     f'{objs}/{len(c.objects)} | {proof_cell(c.proof)} | '
 			     f'{sum(d["new"] for d in c.sparse_new)} | '
 			     f'{len(cp.get("errors", []))}/{len(cp.get("warnings", []))}/'
 			     f'{len(cp.get("checks", []))} | {kd} | '
@@ -424,8 +429,37 @@ def report_md(rep: Report) -> str:
 			lines.append(f'- kernel-doc: {old} warning(s) the parent has too '
 				     f'(listed in check.json)')
 		lines += [f'- compiler: `{w}`' for w in c.compiler_warnings[:10]]
+		lines += proof_lines(c.proof)
 		lines.append('')
 	return '\n'.join(lines)
+
+
+def proof_cell(p: Dict) -> str:
+	if not p:
+		return 'off'
+	if p.get('skipped'):
+		return 'none'
+	return f'{p["proven"]} kept, {p["compiled"]} compiled'
+
+
+def proof_lines(p: Dict) -> List[str]:
+	if not p:
+		return []
+	if p.get('skipped'):
+		return [f'- header proof: {p["skipped"]}']
+	lines = [f'- header proof: {p["proven"]} of {p["candidates"]} objects that include a '
+		 f'changed header kept as built at `{p["base"][:12]}`, {p["compiled"]} left to '
+		 f'make; one proof for {p["covers"]} commit(s)'
+		 + (f', {p["seconds"]:.0f}s' if p['seconds'] else '')
+		 + (f' (it ends: {p["stop"]})' if p.get('stop') else '')]
+	for h, v in sorted(p['headers'].items()):
+		what = (f'+{", ".join(v["added"]) or "nothing"}'
+			+ (f', -{", ".join(v["removed"])}' if v['removed'] else '')
+			+ (f'; value changes: {", ".join(v["shifted"])}' if v['shifted'] else '')
+			if v['ok'] else f'does not qualify: {v["why"]}')
+		lines.append(f'  - {h}: {md_cell(what)}')
+	lines += [f'  - compiled {o}: {md_cell(w)}' for o, w in list(p['reasons'].items())[:5]]
+	return lines
 
 
 def reports_dir(tree: Tree) -> Path:
@@ -624,11 +658,59 @@ def present(src: Path, files: Sequence[str]) -> List[str]:
 	return [f for f in files if (src / f).is_file()]
 
 
-def check_commit(tree: Tree, c: Commit, label: str, src: Path, out: Path,
-		 where: str) -> CommitResult:
+@dataclass
+class ProofState:
+	on: bool = True
+	chain: Optional[headerproof.Proof] = None
+
+
+def chain_holds(chain: Optional[headerproof.Proof], sha: str, built: str) -> bool:
+	"""Does the proof cover sha, with out built at the commit before it?"""
+	if chain is None or sha not in chain.covers:
+		return False
+	k = chain.covers.index(sha)
+	return built == (chain.covers[k - 1] if k else chain.base)
+
+
+def header_proof(tree: Tree, commits: Sequence[Commit], i: int, built: str,
+		 label: str, src: Path, out: Path, where: str,
+		 state: ProofState) -> Dict:
+	"""Keep the objects the header proof shows unchanged at commits[i]
+	(checked out in src; out holds a complete build of its parent,
+	built, or nothing); returns the report's view."""
+	c = commits[i]
+	if not built:
+		state.chain = None
+	elif not chain_holds(state.chain, c.sha, built):
+		rest = [(x.sha, x.files) for x in commits[i:]]
+		state.chain = headerproof.prove(
+			src, out, built, rest,
+			lambda sha: build.worktree(tree, sha, label + '-proof')[0],
+			where, build.jobs())
+	if state.chain is None:
+		return headerproof.as_dict(headerproof.Proof(
+			skipped='no proof: the build dir has no complete build of the parent'))
+	view = headerproof.as_dict(state.chain, c.sha)
+	if c.sha in state.chain.covers:
+		headerproof.keep(out, state.chain)
+		hs, _, _ = headerproof.header_changes(src, c.parent, c.sha)
+		view['headers'] = headerproof.header_verdicts(hs)
+		stdout.step(f'{where}: header proof: keeping {state.chain.proven} objects '
+			    f'built at {state.chain.base[:12]}')
+	return view
+
+
+def check_commit(tree: Tree, commits: Sequence[Commit], i: int, label: str,
+		 src: Path, out: Path, where: str, state: ProofState) -> CommitResult:
+	c = commits[i]
 	r = CommitResult(c.sha, c.subject, c.parent, c.files)
 	start = time.monotonic()
-	# At the parent: the build dir holds it already, but for the first.
+	# The build dir holds the parent's complete build, but for the first
+	# commit (then the header proof starts from nothing).
+	built = headerproof.read_stamp(out)
+	if built != c.parent or not state.on:
+		headerproof.drop_stamp(out)
+		built = ''
 	build.worktree(tree, c.parent, label)
 	pc = present(src, c_files(c.files))
 	before, perr = sparse_counts(src, out, label, pc)
@@ -639,9 +721,13 @@ def check_commit(tree: Tree, c: Commit, label: str, src: Path, out: Path,
 	# At the commit.
 	build.worktree(tree, c.sha, label)
 	t0 = time.monotonic()
+	if state.on:
+		r.proof = header_proof(tree, commits, i, built, label, src, out, where, state)
+	headerproof.drop_stamp(out)
 	try:
 		build.make(src, out, ['bzImage'], label)
 		r.build_ok = True
+		headerproof.write_stamp(out, c.sha)
 	except Error as e:
 		r.build_error = str(e)
 	r.build_seconds = time.monotonic() - t0
@@ -682,7 +768,7 @@ def check_commit(tree: Tree, c: Commit, label: str, src: Path, out: Path,
 	return r
 
 
-def run_check(tree: Tree, rev: str, label: str = LABEL) -> Report:
+def run_check(tree: Tree, rev: str, label: str = LABEL, proof: bool = True) -> Report:
 	rng = rev_range(rev)
 	commits = commits_of(tree, rng)
 	if not commits:
@@ -703,9 +789,10 @@ def run_check(tree: Tree, rev: str, label: str = LABEL) -> Report:
 			stdout.step(f'config problem: {p}')
 		prepared = time.monotonic() - start
 		results = []
-		for i, c in enumerate(commits, 1):
-			where = f'[{i}/{len(commits)}] {c.sha[:12]} {c.subject[:50]}'
-			results.append(check_commit(tree, c, label, src, out, where))
+		state = ProofState(on=proof)
+		for i, c in enumerate(commits):
+			where = f'[{i + 1}/{len(commits)}] {c.sha[:12]} {c.subject[:50]}'
+			results.append(check_commit(tree, commits, i, label, src, out, where, state))
 	rep = Report(tree.version, str(tree.path), rng, label, need, problems, results,
 		     time.monotonic() - start, prepared)
 	cc = ccache_counts()
@@ -714,8 +801,8 @@ def run_check(tree: Tree, rev: str, label: str = LABEL) -> Report:
 	return rep
 
 
-def check(tree: Tree, rev: str) -> bool:
-	rep = run_check(tree, rev)
+def check(tree: Tree, rev: str, proof: bool = True) -> bool:
+	rep = run_check(tree, rev, proof=proof)
 	md, _ = write_reports(rep, reports_dir(tree))
 	failed = [c for c in rep.commits if not c.ok]
 	for c in failed:

@@ -99,7 +99,7 @@ def cmd_email(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
 	from pinconv import check
 	t = tree.prepare(args.kver, args.kdir)
-	return 0 if check.check(t, args.rev) else 1
+	return 0 if check.check(t, args.rev, proof=not args.no_proof) else 1
 
 
 def cmd_bisect(args: argparse.Namespace) -> int:
@@ -173,6 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
 	add_tree_args(p)
 	p.add_argument('--rev', default=f'{tree.BASE_TAG}..{tree.BRANCH}',
 		       help='range to check (a single revision: from the baseline)')
+	p.add_argument('--no-proof', action='store_true',
+		       help='recompile every object a changed header reaches, '
+		       'without the header proof')
 	p.set_defaults(func=cmd_check)
 	p = sub.add_parser('bisect', help='first commit between GOOD and BAD that '
 			   'fails to build (or to boot)')

@@ -288,3 +288,63 @@ def test_bisect_names_the_broken_commit(broken: Tuple[str, str, str]) -> None:
 	for where in (build.worktree_dir(t, check.BISECT_LABEL), WORKSPACE):
 		assert subprocess.run(['git', 'bisect', 'log'], cwd=where,
 				      capture_output=True).returncode != 0
+
+
+# A header change that qualifies for the header proof (one plain
+# declaration added to bio.h) but collides with a static function an
+# earlier commit gave block/blk-map.c: the proof keeps the objects that do
+# not see the name, and must leave blk-map.o to make, which fails on it.
+PROBE = 'pinconv_probe_pages'
+STATIC = f'''
+/* pinconv make check test: a static function the next commit collides with. */
+static int __maybe_unused {PROBE}(struct bio *bio)
+{{
+	return bio->bi_vcnt;
+}}
+'''
+
+
+@pytest.fixture(scope='module')
+def collision() -> Iterator[Tuple[str, str, str]]:
+	"""(start, static, bad): start is the tip's parent; static adds the
+	function to blk-map.c; bad declares it in bio.h."""
+	if not (WORKSPACE / '.git').is_dir():
+		pytest.skip(f'no {WORKSPACE}: run make tree')
+	tip = git('rev-parse', f'{tree.BRANCH}^{{commit}}')
+	start = git('rev-parse', f'{tip}^')
+	text = git('cat-file', '-p', f'{tip}:block/blk-map.c') + STATIC
+	static = commit_on(tip, 'block/blk-map.c', text,
+			   'block: make check test: a static function in blk-map.c')
+	bio_h = git('cat-file', '-p', f'{tip}:include/linux/bio.h')
+	anchor = 'void bio_iov_bvec_set(struct bio *bio, struct iov_iter *iter);\n'
+	assert anchor in bio_h
+	bio_h = bio_h.replace(anchor, anchor + f'int {PROBE}(struct bio *bio);\n')
+	bad = commit_on(static, 'include/linux/bio.h', bio_h,
+			'block: make check test: a declaration that collides')
+	git('branch', '-f', TEST_BRANCH + '-collision', bad)
+	try:
+		yield start, static, bad
+	finally:
+		git('branch', '-D', TEST_BRANCH + '-collision')
+
+
+@pytest.mark.e2e
+def test_header_proof_leaves_a_collision_to_make(collision: Tuple[str, str, str],
+						 tmp_path: Path) -> None:
+	start, static, bad = collision
+	p = pinconv('check', '--kver', KVER, '--rev', f'{start}..{bad}',
+		    env={'PINCONV_OUT': str(tmp_path)})
+	assert p.returncode == 1, p.stdout[-3000:] + p.stderr
+	data = json.loads((tmp_path / 'reports' / KVER / 'check.json').read_text())
+	assert data['failed'] == [bad]
+	last = data['commits'][-1]
+	proof = last['proof']
+	assert proof['base'] == static and proof['skipped'] == ''
+	assert proof['headers']['include/linux/bio.h']['ok']
+	assert proof['headers']['include/linux/bio.h']['added'] == [PROBE]
+	# Most objects that include bio.h are kept; blk-map.o is not.
+	assert proof['proven'] > 100
+	assert proof['reasons']['block/blk-map.o'] == f'{PROBE} occurs 2 times'
+	assert last['build_ok'] is False
+	assert 'block/blk-map.c' in last['build_error'] and PROBE in last['build_error']
+
