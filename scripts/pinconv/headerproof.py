@@ -7,48 +7,51 @@ blk_types.h; about half of the objects include one of them, so a plain
 incremental make recompiles most of the kernel after each overlay commit.
 For most of those objects the change is a declaration they never use. This
 module proves that per object, with the object's own preprocessor, and
-lets make keep the object built at the previous commit.
+lets make keep the object built before.
 
-Let S be the commit the build dir was last built at and c the commit to
-build. The proof has two steps.
+Let S be the commit the build dir was completely built at (the stamp file
+says so, with the .config it was built with) and c1..cn the commits that
+follow it. The proof has two steps.
 
-1. Headers (git only). A header changed from S to c qualifies when every
-   hunk only adds lines or only removes lines, and those lines, without
-   comments and blank lines, are
+1. The chain (git only). c1..ck are covered while each step changes no
+   file but .c and .h files (and Documentation/, MAINTAINERS), and no .c
+   file that is compiled to anything but an object (asm-offsets.c, whose
+   .s becomes a generated header; host programs). A header qualifies when
+   in every step that changes it each hunk only adds lines, and those
+   lines, without comments and blank lines, are
      - plain function declarations, '[extern] type name(params);': no body,
        no 'static' or 'inline', no initialiser, no preprocessor line; or
      - enumerators without a value, inside an enum none of whose
-       enumerators has a value.
-   The enumerators that follow an added or removed one change their value:
-   they are "shifted". Any other change to a header, a new or deleted
-   header, or a changed file that is neither .c nor .h (but Documentation/
-   and MAINTAINERS) leaves the dependents of that header (or, for the
-   last, every object) to make.
+       enumerators has a value;
+   and it is, from S to ck, such a change as a whole. The enumerators
+   after an added one change their value. Any other header change leaves
+   the objects that include that header to make.
 
-2. Objects (the compiler's preprocessor). A C object of the kernel whose
-   .cmd names a qualifying header among its dependencies, no other changed
-   dependency, and whose source the commit does not touch, is proven when
-   'gcc -E' with its own command line, on the tree at c, gives a text in
-   which
+2. Objects (the compiler's preprocessor, once, at ck). A C object of the
+   kernel whose .cmd names a changed header, all of them qualifying, and
+   whose source and dependencies no covered commit changes or touches,
+   is proven when 'gcc -E' with its own command line, on the tree at ck,
+   gives a text in which
      - each added name (function or enumerator) occurs once: its
-       declaration; each removed name does not occur;
-     - each shifted enumerator occurs once: its definition;
+       declaration;
+     - each enumerator whose value changes occurs once: its definition;
      - each struct, union or enum tag an added declaration names is
        declared ('tag {' or 'tag;') before it, and each other type name in
        it occurs before it.
-   The compiler's input for the object then differs from its input at S
-   only by declarations of names nothing in the object uses, whose types
-   are in scope, which collide with nothing, and no value of anything the
-   object uses changed: the object's code is the same. Proven objects are
-   touched (their mtime set to now) so make keeps them; every other
-   object is left to make, which recompiles it as usual.
+   The compiler's input for the object at ck then differs from its input
+   at S only by declarations of names nothing in it uses, whose types are
+   in scope, that collide with nothing, and no value it uses changed: its
+   code is the same. At each ci between, the input holds a subset of those
+   declarations (every step only adds), so the same holds there. make
+   check keeps proven objects at every covered commit by setting their
+   mtime to now; every other object is left to make, which recompiles it
+   as usual. If a build fails, the stamp is gone and the proof with it.
 
 Not byte-identical: a WARN() in a header after the change records another
 __LINE__. So the check build dir is for checking; boot.py builds its own.
 
-Objects compiled at another commit than S since S was built (make check's
-sparse run at the parent compiles the commit's own .c files there) are
-never candidates: their sources are changed by the commit.
+make check's sparse run at a commit's parent compiles that commit's own .c
+files there: those are touched by a covered commit, so never candidates.
 """
 
 import hashlib
@@ -326,7 +329,7 @@ def preprocess_cmd(o: Obj, tree: str = '') -> str:
 	cmd = re.sub(r'\s-Wp,-MMD,\S+', '', cmd)
 	cmd = cmd.replace(f' -c -o {o.target} ', ' -E -P -o - ', 1)
 	if tree:
-		cmd = re.sub(r'(?<=[\s=,])\.\./', tree.rstrip('/') + '/', cmd)
+		cmd = re.sub(r'(?:(?<=[\s=,])|(?<=-I))\.\./', tree.rstrip('/') + '/', cmd)
 	return cmd
 
 

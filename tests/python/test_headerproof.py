@@ -234,7 +234,20 @@ def toy(tmp_path: Path) -> Dict[str, str]:
 
 
 def prove(src: Path, base: str, commits: List[Tuple[str, List[str]]]) -> hp.Proof:
-	return hp.prove(src, src / 'out', base, commits, lambda sha: src, 'test', 2)
+	"""As make check does: the build's own checkout (src) stays behind
+	(here: at base), the preprocessor reads a checkout of the last commit."""
+	head = sh(['git', 'rev-parse', 'HEAD'], src)
+	sh(['git', 'checkout', '-q', base or head], src)
+
+	def checkout(sha: str) -> Path:
+		wt = src.parent / f'proof-{sha[:12]}'
+		if not wt.exists():
+			sh(['git', 'worktree', 'add', '-q', '--detach', str(wt), sha], src)
+		return wt
+	try:
+		return hp.prove(src, src / 'out', base, commits, checkout, 'test', 2)
+	finally:
+		sh(['git', 'checkout', '-q', head], src)
 
 
 def test_prove_real_objects(toy: Dict[str, str]) -> None:
