@@ -20,20 +20,35 @@ from typing import Dict, List, Optional
 
 from pinconv import build, series, spatch
 from pinconv.printer import Error, stdout
-from pinconv.tree import BASE_TAG, TOP, Tree
+from pinconv.tree import BASE_TAG, TOP, Tree, work_dir
 
 STEPS = ['tree', 'spatch', 'coccicheck', 'audit', 'check', 'boot']
 
 
+def log_dir() -> Path:
+	return work_dir() / 'bench'
+
+
 def timed(cmd: List[str], cwd: Path, env: Optional[Dict[str, str]] = None,
-	  ok: bool = True) -> float:
-	"""Seconds cmd takes; Error if it fails (unless ok=False)."""
+	  ok: bool = True, log: str = '') -> float:
+	"""Seconds cmd takes; Error if it fails (unless ok=False). With log,
+	its output goes to work/bench/<log>.log as it runs (tail -f it)."""
 	e = dict(os.environ, **(env or {}))
 	t0 = time.monotonic()
-	p = subprocess.run(cmd, cwd=cwd, env=e, text=True, capture_output=True)
+	if log:
+		log_dir().mkdir(parents=True, exist_ok=True)
+		path = log_dir() / f'{log}.log'
+		stdout.step(f'{" ".join(cmd[2:5])}: output in {path}')
+		with open(path, 'w') as f:
+			p = subprocess.run(cmd, cwd=cwd, env=e, text=True, stdout=f,
+					   stderr=subprocess.STDOUT)
+		out = path.read_text(errors='replace')
+	else:
+		p = subprocess.run(cmd, cwd=cwd, env=e, text=True, capture_output=True)
+		out = p.stderr or p.stdout
 	dt = time.monotonic() - t0
 	if ok and p.returncode != 0:
-		tail = (p.stderr or p.stdout).strip().splitlines()[-1:] or ['?']
+		tail = out.strip().splitlines()[-1:] or ['?']
 		raise Error(f'benchmark step {" ".join(cmd[:4])} failed: {tail[0]}')
 	return round(dt, 1)
 
@@ -108,8 +123,10 @@ def bench(tr: Tree, steps: List[str], cold_check: bool) -> Dict:
 				env['PINCONV_CCACHE'] = str(tmp / 'ccache')
 				shutil.rmtree(build.build_dir(tr, 'check'), ignore_errors=True)
 				stdout.step('check: cold (empty ccache, no build directory)')
-				cold = timed(cli('check', *kver), TOP, env)
-				data = json.loads((tmp / 'reports' / tr.kver / 'check.json').read_text())
+				cold = timed(cli('check', *kver), TOP, env, log='check-cold')
+				report = tmp / 'reports' / tr.kver / 'check.json'
+				shutil.copy(report, log_dir() / 'check-cold.json')
+				data = json.loads(report.read_text())
 				full = round(data['commits'][0]['build_seconds'], 1)
 				n = len(data['commits'])
 				res['check'] = {'cold_s': cold, 'full_build_tip_s': full, 'commits': n,
@@ -118,7 +135,8 @@ def bench(tr: Tree, steps: List[str], cold_check: bool) -> Dict:
 				stdout.step(f'check: cold {cold}s, first commit from scratch {full}s')
 			stdout.step('check: warm (ccache of the earlier runs)')
 			shutil.rmtree(build.build_dir(tr, 'check'), ignore_errors=True)
-			res.setdefault('check', {})['warm_s'] = timed(cli('check', *kver), TOP, env)
+			res.setdefault('check', {})['warm_s'] = timed(cli('check', *kver), TOP, env,
+								 log='check-warm')
 		if 'boot' in steps:
 			stdout.step('boot: make boottest (base and tip, builds cached)')
 			b = timed(cli('boottest', *kver), TOP, cli_env(tmp), ok=False)

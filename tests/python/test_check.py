@@ -256,15 +256,20 @@ def broken() -> Iterator[Tuple[str, str, str]]:
 		git('branch', '-D', TEST_BRANCH)
 
 
+def check_fails_on(rng: str, bad: str, out: Path) -> Dict:
+	"""make check of rng fails, on bad only; returns its check.json."""
+	p = pinconv('check', '--kver', KVER, '--rev', rng, env={'PINCONV_OUT': str(out)})
+	assert p.returncode == 1, p.stdout[-3000:] + p.stderr
+	data = json.loads((out / 'reports' / KVER / 'check.json').read_text())
+	assert data['failed'] == [bad]
+	return data
+
+
 @pytest.mark.e2e
 def test_check_fails_on_the_broken_commit(broken: Tuple[str, str, str],
 					  tmp_path: Path) -> None:
 	start, tip, bad = broken
-	p = pinconv('check', '--kver', KVER, '--rev', f'{start}..{TEST_BRANCH}',
-		    env={'PINCONV_OUT': str(tmp_path)})
-	assert p.returncode == 1, p.stdout[-3000:] + p.stderr
-	data = json.loads((tmp_path / 'reports' / KVER / 'check.json').read_text())
-	assert data['failed'] == [bad]
+	data = check_fails_on(f'{start}..{TEST_BRANCH}', bad, tmp_path)
 	last = data['commits'][-1]
 	assert last['sha'] == bad and last['build_ok'] is False
 	assert 'fs/direct-io.c' in last['build_error']
@@ -332,12 +337,7 @@ def collision() -> Iterator[Tuple[str, str, str]]:
 def test_header_proof_leaves_a_collision_to_make(collision: Tuple[str, str, str],
 						 tmp_path: Path) -> None:
 	start, static, bad = collision
-	p = pinconv('check', '--kver', KVER, '--rev', f'{start}..{bad}',
-		    env={'PINCONV_OUT': str(tmp_path)})
-	assert p.returncode == 1, p.stdout[-3000:] + p.stderr
-	data = json.loads((tmp_path / 'reports' / KVER / 'check.json').read_text())
-	assert data['failed'] == [bad]
-	last = data['commits'][-1]
+	last = check_fails_on(f'{start}..{bad}', bad, tmp_path)['commits'][-1]
 	proof = last['proof']
 	assert proof['base'] == static and proof['skipped'] == ''
 	assert proof['headers']['include/linux/bio.h']['ok']
