@@ -127,7 +127,10 @@ def bench(tr: Tree, steps: List[str], cold_check: bool) -> Dict:
 				report = tmp / 'reports' / tr.kver / 'check.json'
 				shutil.copy(report, log_dir() / 'check-cold.json')
 				data = json.loads(report.read_text())
-				full = round(data['commits'][0]['build_seconds'], 1)
+				# One full build from scratch: configuring, the build tools
+				# (made by the first sparse run) and the first commit's
+				# bzImage; it includes sparse and checkpatch on one file.
+				full = round(data['prepare_seconds'] + data['commits'][0]['seconds'], 1)
 				n = len(data['commits'])
 				res['check'] = {'cold_s': cold, 'full_build_tip_s': full, 'commits': n,
 						'every_commit_from_scratch_s': round(full * n, 1),
@@ -172,7 +175,7 @@ def to_markdown(tr: Tree, res: Dict) -> str:
 		if 'cold_s' in c:
 			rows.append(('`make check`, cold (empty ccache)', f"{c['cold_s']} s",
 				     f"{c['commits']} commits"))
-			rows.append(('its first commit, built from scratch (one full build)',
+			rows.append(('one full build: configure, tools and the first commit from scratch',
 				     f"{c['full_build_tip_s']} s", ''))
 			rows.append(('every commit built from scratch (estimate: n x full)',
 				     f"{c['every_commit_from_scratch_s']} s", ''))

@@ -692,11 +692,11 @@ def header_proof(tree: Tree, commits: Sequence[Commit], i: int, built: str,
 			skipped='no proof: the build dir has no complete build of the parent'))
 	view = headerproof.as_dict(state.chain, c.sha)
 	if c.sha in state.chain.covers:
-		headerproof.keep(out, state.chain)
 		hs, _, _ = headerproof.header_changes(src, c.parent, c.sha)
+		n = headerproof.keep(out, state.chain, hs)
 		view['headers'] = headerproof.header_verdicts(hs)
 		stdout.step(f'{where}: header proof: keeping {state.chain.proven} objects '
-			    f'built at {state.chain.base[:12]}')
+			    f'built at {state.chain.base[:12]} ({n} include a header this commit changes)')
 	return view
 
 

@@ -422,6 +422,7 @@ class Proof:
 	seconds: float = 0.0
 	skipped: str = ''		# why no proof ran at all
 	kept: List[str] = field(default_factory=list)	# the proven objects
+	kept_deps: Dict[str, Set[str]] = field(default_factory=dict)	# and their headers
 
 	def summary(self) -> str:
 		if self.skipped:
@@ -546,6 +547,7 @@ def prove(src: Path, out: Path, base: str, commits: Sequence[Tuple[str, Sequence
 				pr.reasons[o.target] = why
 			elif (out / o.target).is_file():
 				pr.kept.append(o.target)
+				pr.kept_deps[o.target] = o.deps & changed
 			else:
 				pr.compiled += 1
 				pr.reasons[o.target] = 'no object'
@@ -558,17 +560,25 @@ def prove(src: Path, out: Path, base: str, commits: Sequence[Tuple[str, Sequence
 	return pr
 
 
-def keep(out: Path, pr: Proof) -> None:
-	"""Make make keep the proven objects: newer than what they depend on."""
+def keep(out: Path, pr: Proof, changed: Iterable[str]) -> int:
+	"""Make make keep the proven objects that include a header of changed
+	(the files the checkout of this commit rewrote): newer than it. The
+	others are newer than their headers still. Returns how many."""
 	now = time.time()
+	changed = set(changed)
+	n = 0
 	for target in pr.kept:
-		os.utime(out / target, (now, now))
+		if pr.kept_deps[target] & changed:
+			os.utime(out / target, (now, now))
+			n += 1
+	return n
 
 
 def as_dict(pr: Proof, sha: str = '') -> Dict:
 	"""The report's view of the proof for commit sha (kept listed not)."""
 	d = asdict(pr)
 	d.pop('kept')
+	d.pop('kept_deps')
 	d['covers'] = len(pr.covers)
 	if sha and pr.covers and sha != pr.covers[0]:
 		d['seconds'] = 0.0		# proven once, at the first

@@ -269,7 +269,8 @@ def test_prove_real_objects(toy: Dict[str, str]) -> None:
 			      'e.o': 'struct gthing is not declared before g_new'}
 	assert pr.kept == ['f.o', 'm.o']
 	assert {o.name: o.stat().st_mtime for o in out.glob('*.o')} == before
-	hp.keep(out, pr)
+	assert hp.keep(out, pr, ['include/h.h']) == 1	# m.o only: f.o has no h.h
+	assert hp.keep(out, pr, ['include/h.h', 'include/g.h']) == 2
 	after = {o.name: o.stat().st_mtime for o in out.glob('*.o')}
 	kept = {n for n in after if after[n] != before[n]}
 	assert kept == {'f.o', 'm.o'}
