@@ -311,24 +311,28 @@ static int __maybe_unused {PROBE}(struct bio *bio)
 
 @pytest.fixture(scope='module')
 def collision() -> Iterator[Tuple[str, str, str]]:
-	"""(start, static, bad): start is the tip's parent; static adds the
-	function to blk-map.c; bad declares it in bio.h."""
+	"""(start, base, bad) on the tip (start): a commit adds the function
+	to blk-map.c; base changes block/Makefile (a comment), so the header
+	proof cannot run across it and starts from its build; bad declares
+	the function in bio.h."""
 	if not (WORKSPACE / '.git').is_dir():
 		pytest.skip(f'no {WORKSPACE}: run make tree')
-	tip = git('rev-parse', f'{tree.BRANCH}^{{commit}}')
-	start = git('rev-parse', f'{tip}^')
-	text = git('cat-file', '-p', f'{tip}:block/blk-map.c') + STATIC
-	static = commit_on(tip, 'block/blk-map.c', text,
+	start = git('rev-parse', f'{tree.BRANCH}^{{commit}}')
+	text = git('cat-file', '-p', f'{start}:block/blk-map.c') + '\n' + STATIC
+	static = commit_on(start, 'block/blk-map.c', text,
 			   'block: make check test: a static function in blk-map.c')
-	bio_h = git('cat-file', '-p', f'{tip}:include/linux/bio.h')
+	mk = git('cat-file', '-p', f'{start}:block/Makefile') + '\n# pinconv make check test\n'
+	base = commit_on(static, 'block/Makefile', mk,
+			 'block: make check test: a Makefile change ends the proof chain')
+	bio_h = git('cat-file', '-p', f'{start}:include/linux/bio.h') + '\n'	# git() strips it
 	anchor = 'void bio_iov_bvec_set(struct bio *bio, struct iov_iter *iter);\n'
 	assert anchor in bio_h
 	bio_h = bio_h.replace(anchor, anchor + f'int {PROBE}(struct bio *bio);\n')
-	bad = commit_on(static, 'include/linux/bio.h', bio_h,
+	bad = commit_on(base, 'include/linux/bio.h', bio_h,
 			'block: make check test: a declaration that collides')
 	git('branch', '-f', TEST_BRANCH + '-collision', bad)
 	try:
-		yield start, static, bad
+		yield start, base, bad
 	finally:
 		git('branch', '-D', TEST_BRANCH + '-collision')
 
@@ -336,10 +340,10 @@ def collision() -> Iterator[Tuple[str, str, str]]:
 @pytest.mark.e2e
 def test_header_proof_leaves_a_collision_to_make(collision: Tuple[str, str, str],
 						 tmp_path: Path) -> None:
-	start, static, bad = collision
+	start, base, bad = collision
 	last = check_fails_on(f'{start}..{bad}', bad, tmp_path)['commits'][-1]
 	proof = last['proof']
-	assert proof['base'] == static and proof['skipped'] == ''
+	assert proof['base'] == base and proof['skipped'] == ''
 	assert proof['headers']['include/linux/bio.h']['ok']
 	assert proof['headers']['include/linux/bio.h']['added'] == [PROBE]
 	# Most objects that include bio.h are kept; blk-map.o is not.
