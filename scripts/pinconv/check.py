@@ -679,25 +679,20 @@ def header_proof(tree: Tree, commits: Sequence[Commit], i: int, built: str,
 	(checked out in src; out holds a complete build of its parent,
 	built, or nothing); returns the report's view."""
 	c = commits[i]
-	if not built:
-		state.chain = None
-	elif not chain_holds(state.chain, c.sha, built):
+	if not chain_holds(state.chain, c.sha, built):
+		# A new proof from built (none without a build: prove() says why).
 		rest = [(x.sha, x.files) for x in commits[i:]]
 		state.chain = headerproof.prove(
 			src, out, built, rest,
 			lambda sha: build.worktree(tree, sha, label + '-proof')[0],
 			where, build.jobs())
-	if state.chain is None:
-		return headerproof.as_dict(headerproof.Proof(
-			skipped='no proof: the build dir has no complete build of the parent'))
-	view = headerproof.as_dict(state.chain, c.sha)
-	if c.sha in state.chain.covers:
-		hs, _, _ = headerproof.header_changes(src, c.parent, c.sha)
-		n = headerproof.keep(out, state.chain, hs)
-		view['headers'] = headerproof.header_verdicts(hs)
-		stdout.step(f'{where}: header proof: keeping {state.chain.proven} objects '
-			    f'built at {state.chain.base[:12]} ({n} include a header this commit changes)')
-	return view
+	chain = state.chain
+	assert chain is not None
+	if c.sha in chain.covers:
+		n = headerproof.keep(out, chain, chain.steps[c.sha])
+		stdout.step(f'{where}: header proof: keeping {chain.proven} objects '
+			    f'built at {chain.base[:12]} ({n} include a header this commit changes)')
+	return headerproof.as_dict(chain, c.sha)
 
 
 def check_commit(tree: Tree, commits: Sequence[Commit], i: int, label: str,

@@ -414,6 +414,7 @@ class Proof:
 	base: str = ''			# S
 	covers: List[str] = field(default_factory=list)	# commits after base, in order
 	headers: Dict[str, Dict] = field(default_factory=dict)	# from base to covers[-1]
+	steps: Dict[str, Dict[str, Dict]] = field(default_factory=dict)	# covered sha -> its own
 	stop: str = ''			# why the chain ends before the range does
 	candidates: int = 0
 	proven: int = 0
@@ -459,37 +460,37 @@ def header_verdicts(headers: Dict[str, Header]) -> Dict[str, Dict]:
 		    'shifted': h.shifted} for p, h in sorted(headers.items())}
 
 
-def chain(src: Path, base: str, commits: Sequence[Tuple[str, Sequence[str]]],
-	  generators: Set[str]) -> Tuple[List[str], Set[str], Set[str], Set[str], str]:
-	"""How far from base the commits (sha, files) keep to declaration-only
-	header changes: (covered shas, headers changed in any step, those of
-	them that do not qualify in a step or lose lines in one, .c files
-	changed or touched on the way, why the chain stops). A commit is
-	covered when it changes no file but .c, .h and inert ones, and no .c
-	file compiled to anything but an object."""
-	covered: List[str] = []
+def chain(pr: Proof, src: Path, commits: Sequence[Tuple[str, Sequence[str]]],
+	  generators: Set[str]) -> Tuple[Set[str], Set[str], Set[str]]:
+	"""How far from pr.base the commits (sha, files) keep to
+	declaration-only header changes: fills pr.covers, pr.steps and
+	pr.stop (why the chain ends) and returns (headers changed in any step,
+	those of them that do not qualify in a step or lose lines in one, .c
+	files changed or touched on the way). A commit is covered when it
+	changes no file but .c, .h and inert ones, and no .c file compiled to
+	anything but an object."""
 	seen: Set[str] = set()
 	bad: Set[str] = set()
 	away: Set[str] = set()
-	prev = base
+	prev = pr.base
 	for sha, files in commits:
 		headers, others, cfiles = header_changes(src, prev, sha)
-		why = ''
 		gen = sorted(cfiles & generators)
 		if others:
-			why = f'{sha[:12]} changes {others[0]}'
+			pr.stop = f'{sha[:12]} changes {others[0]}'
 		elif gen:
-			why = f'{sha[:12]} changes {gen[0]}, a generator'
-		if why:
-			return covered, seen, bad, away, why
-		covered.append(sha)
+			pr.stop = f'{sha[:12]} changes {gen[0]}, a generator'
+		if pr.stop:
+			break
+		pr.covers.append(sha)
+		pr.steps[sha] = header_verdicts(headers)
 		seen |= set(headers)
 		bad |= {p for p, h in headers.items() if not h.ok or h.removed}
 		# Headers are judged above; the .c files a commit touches are
 		# compiled at its parent by make check's sparse run.
 		away |= cfiles | {f for f in files if not f.endswith('.h')}
 		prev = sha
-	return covered, seen, bad, away, ''
+	return seen, bad, away
 
 
 def prove(src: Path, out: Path, base: str, commits: Sequence[Tuple[str, Sequence[str]]],
@@ -506,7 +507,7 @@ def prove(src: Path, out: Path, base: str, commits: Sequence[Tuple[str, Sequence
 		return pr
 	objs, generators = objects(out)
 	objs.sort(key=lambda o: o.target)
-	pr.covers, seen, bad, away, pr.stop = chain(src, base, commits, generators)
+	seen, bad, away = chain(pr, src, commits, generators)
 	if not pr.covers:
 		pr.skipped = f'no proof: {pr.stop}'
 		return pr
@@ -579,6 +580,9 @@ def as_dict(pr: Proof, sha: str = '') -> Dict:
 	d = asdict(pr)
 	d.pop('kept')
 	d.pop('kept_deps')
+	d.pop('steps')
+	if sha in pr.steps:
+		d['headers'] = pr.steps[sha]	# this commit's own header changes
 	d['covers'] = len(pr.covers)
 	if sha and pr.covers and sha != pr.covers[0]:
 		d['seconds'] = 0.0		# proven once, at the first

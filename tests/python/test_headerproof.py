@@ -307,6 +307,10 @@ def test_chain_over_commits(toy: Dict[str, str]) -> None:
 	pr = prove(src, toy['S'], [(toy['c'], []), (c2, [])])
 	assert pr.covers == [toy['c'], c2]
 	assert pr.headers['include/g.h']['added'] == ['g_new', 'g_more']
+	# Each covered commit's own header changes, for keep() and the report.
+	assert sorted(pr.steps) == sorted([toy['c'], c2])
+	assert list(pr.steps[c2]) == ['include/g.h'] and pr.steps[c2]['include/g.h']['added'] == ['g_more']
+	assert hp.as_dict(pr, c2)['headers'] == pr.steps[c2]
 	assert pr.kept == ['a.o', 'f.o', 'm.o']
 	# A step that removes a line: g.h is out, h.h still in.
 	(src / 'include' / 'g.h').write_text(g.replace('int g_new(struct gthing *p);\n', ''))
