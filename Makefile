@@ -81,6 +81,14 @@ email: deps-check
 bench: deps-check
 	@$(PINCONV) bench $(TREEARGS) $(if $(STEPS),--steps $(STEPS)) $(if $(filter 1,$(COLD)),--cold)
 
+# Regenerate the series (AUDIT=1: and the audit) on the installed tree into
+# work/drift/ and compare with the committed ones: exit 0 if only the input
+# moved (a new Debian revision: base, lines, unrelated files), 1 if what the
+# rules decided or wrote changed.
+.PHONY: drift
+drift: deps-check
+	@$(PINCONV) drift --kver $(KVER) $(if $(filter 1,$(AUDIT)),--audit)
+
 clean-tree:
 	rm -rf work/linux-$(KVER) work/linux-$(KVER).tmp
 

@@ -22,11 +22,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Set, Tuple
 
-from pinconv import spatch
+from pinconv import drift, spatch
 from pinconv.printer import Error, stdout
 from pinconv.run import git, run
 from pinconv.series import OUT, changes
-from pinconv.tree import TOP, Tree, work_dir
+from pinconv.tree import TOP, Tree, get_maintainer, work_dir
 
 REF_APIS = [
 	'get_user_pages', 'get_user_pages_fast', 'get_user_pages_fast_only',
@@ -123,8 +123,8 @@ def maintainers_of(tree: Tree, files: List[str]) -> Dict[str, List[str]]:
 	def one(f: str) -> Tuple[str, List[str]]:
 		if not gm.is_file():
 			return f, []
-		p = run(['perl', gm, '--nogit', '--nogit-fallback', '--norolestats', '-f', f],
-			cwd=tree.path, check=False)
+		p = get_maintainer(tree.path, ['--nogit', '--nogit-fallback', '--norolestats',
+					       '-f', f])
 		return f, [l.strip() for l in p.stdout.splitlines() if l.strip()]
 
 	with ThreadPoolExecutor(max_workers=4) as ex:
@@ -224,7 +224,9 @@ def run_audit(tree: Tree, rev: str = 'pinconv-base', outdir: Optional[Path] = No
 				kind = 'unparsed-call'
 			mentions[kind] = mentions.get(kind, 0) + 1
 	report = {
-		'kernel': tree.version, 'rev': rev, 'commit': sha, 'generation': tree.generation,
+		'kernel': tree.version, 'rev': rev, 'commit': sha,
+		'input': drift.input_record(tree, files, sha),
+		'generation': tree.generation,
 		'rules': f'cocci/rules-{rules_kver}', 'spatch': version,
 		'counts': {c: sum(1 for s in sites if s.cls == c) for c in CLASSES},
 		'mentions': dict(sorted(mentions.items())),
@@ -313,6 +315,8 @@ def plot(reports: Dict[str, Dict], path: Path, top: int = 24) -> None:
 	(the busiest subsystems; the rest summed as 'other')."""
 	import matplotlib
 	matplotlib.use('Agg')
+	# The ids of clip paths and the like are random unless salted.
+	matplotlib.rcParams['svg.hashsalt'] = 'pinconv'
 	import matplotlib.pyplot as plt
 	colors = {'converted': '#2e7d32', 'convertible': '#1565c0', 'review': '#ef6c00',
 		  'ref-ok': '#9e9e9e'}

@@ -36,6 +36,9 @@ def cmd_audit(args: argparse.Namespace) -> int:
 	outdir = (series.REPORTS / t.kver if t.origin == 'debian'
 		  else tree.work_dir() / 'reports' / t.name)
 	audit.write(report, outdir)
+	if t.origin == 'debian' and report['commit'] == t.base:
+		from pinconv import drift
+		drift.write_manifest(t, outdir)
 	if report['unclassified']:
 		u = report['unclassified'][0]
 		error(f"{len(report['unclassified'])} call sites unclassified, first "
@@ -130,6 +133,33 @@ def cmd_bench(args: argparse.Namespace) -> int:
 	return 0
 
 
+def cmd_drift(args: argparse.Namespace) -> int:
+	import os
+	import shutil
+	import subprocess
+	import sys
+	from pinconv import drift
+	t = tree.prepare(args.kver, '')
+	kver = t.kver
+	out = tree.work_dir() / 'drift' / kver
+	if out.exists():
+		shutil.rmtree(out)
+	env = dict(os.environ, PINCONV_OUT=str(out),
+		   PINCONV_AUTHOR=series.committed_author(kver) or series.committed_author())
+	steps = ['spatch'] + (['audit'] if args.audit else [])
+	for step in steps:
+		stdout.step(f'regenerating {step} of Linux {t.version} ({t.revision}) into {out}')
+		p = subprocess.run([sys.executable, '-m', 'pinconv', step, '--kver', kver], env=env,
+				   text=True, capture_output=True)
+		if p.returncode:
+			raise Error(f'make {step} failed: '
+				    f'{(p.stderr.strip().splitlines() or ["?"])[-1]}')
+	v = drift.compare_outputs(series.OUT, out, kver, series=True, audit=args.audit)
+	for line in v.summary().splitlines():
+		print(line)
+	return 1 if v.changed else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
 	parser = argparse.ArgumentParser(prog='pinconv', description=__doc__)
 	sub = parser.add_subparsers(dest='command', required=True)
@@ -149,6 +179,11 @@ def build_parser() -> argparse.ArgumentParser:
 	p.add_argument('--baseline', default='', help='gate: fail on sites this baseline lacks')
 	p.add_argument('--write-baseline', default='', help='write the baseline file')
 	p.set_defaults(func=cmd_audit)
+	p = sub.add_parser('drift', help='regenerate on the installed tree and tell a moved '
+			   'input from a changed output')
+	add_tree_args(p)
+	p.add_argument('--audit', action='store_true', help='the audit too (minutes)')
+	p.set_defaults(func=cmd_drift)
 	p = sub.add_parser('test-cocci', help='run the rule test cases')
 	p.set_defaults(func=cmd_test_cocci)
 	p = sub.add_parser('boottest', help='boot baseline and tip, prove pins in QEMU')

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-from pinconv import spatch, tree as treemod
+from pinconv import drift, spatch, tree as treemod
 from pinconv.printer import Error, stdout
 from pinconv.run import git, run
 from pinconv.tree import TOP, Tree
@@ -183,12 +183,13 @@ def maintainers(tr: Tree, files: List[str]) -> List[str]:
 		return []
 	blobs = git(['rev-parse', f'{tr.base}:MAINTAINERS', f'{tr.base}:scripts/get_maintainer.pl'],
 		    cwd=tr.path, check=False)
-	key = hashlib.sha256('\0'.join([blobs, *files]).encode()).hexdigest()
+	# v2: the order of get_maintainer.pl's output is fixed (tree.PERL_FIXED).
+	key = hashlib.sha256('\0'.join(['v2', blobs, *files]).encode()).hexdigest()
 	cache = treemod.cache_root() / 'maintainers' / f'{key}.json'
 	if blobs and cache.is_file():
 		return json.loads(cache.read_text())
-	p = run(['perl', gm, '--nogit', '--nogit-fallback', '--norolestats', '-f', *files],
-		cwd=tr.path, check=False)
+	p = treemod.get_maintainer(tr.path, ['--nogit', '--nogit-fallback', '--norolestats',
+					     '-f', *files])
 	out = [l.strip() for l in p.stdout.splitlines() if l.strip()]
 	if blobs and p.returncode == 0:
 		cache.parent.mkdir(parents=True, exist_ok=True)
@@ -415,7 +416,9 @@ def generate(tr: Tree, jobs: int = 0) -> Dict:
 		cover_letter(cover[0], tr, commits, sites)
 	stdout.step(f'wrote {len(patches)} patches to {outdir}')
 	report = {
-		'kernel': tr.version, 'base': tr.base, 'spatch': spatch.spatch_version(),
+		'kernel': tr.version, 'base': tr.base,
+		'input': drift.input_record(tr, files),
+		'spatch': spatch.spatch_version(),
 		'rules': [r.name for r in rules], 'files_scanned': len(files),
 		'commits': [asdict(c) for c in commits],
 		'sites': [asdict(s) for s in sites],
@@ -425,5 +428,6 @@ def generate(tr: Tree, jobs: int = 0) -> Dict:
 	rdir = REPORTS / tr.kver if tr.origin == 'debian' else treemod.work_dir() / 'reports' / tr.name
 	rdir.mkdir(parents=True, exist_ok=True)
 	(rdir / 'spatch.json').write_text(json.dumps(report, indent=1) + '\n')
+	drift.write_manifest(tr, rdir)
 	stdout.step(f'wrote {rdir / "spatch.json"}: {report["counts"]}')
 	return report

@@ -25,7 +25,8 @@ from pinconv.printer import Error, stdout
 from pinconv.run import git, run
 from pinconv.tree import TOP, cache_root
 
-COCCI = TOP / 'cocci'
+# PINCONV_COCCI: another rules directory (a rule under development, a test's).
+COCCI = Path(os.environ.get('PINCONV_COCCI', TOP / 'cocci'))
 SPFLAGS = ['--very-quiet', '--no-includes', '--include-headers']
 NO_CHANGE = '-o can not be applied because there are no modified files'
 # A report-only rule (audit_calls.cocci) has nothing to do in patch mode.

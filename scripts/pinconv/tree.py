@@ -15,9 +15,10 @@ import hashlib
 import os
 import re
 import shutil
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Dict, List, Optional
 
 from pinconv.printer import Error, stdout
 from pinconv.run import git, run
@@ -52,6 +53,7 @@ class Tree:
 	generation: str # 'get' or 'extract'
 	base: str       # sha of the baseline commit
 	origin: str     # 'debian' or the KDIR path
+	revision: str = ''  # the Debian package revision it was made from ('' for KDIR)
 
 	@property
 	def name(self) -> str:
@@ -59,7 +61,7 @@ class Tree:
 
 
 def work_dir() -> Path:
-	return Path(os.environ.get('PINCONV_WORK', TOP / 'work'))
+	return Path(os.environ.get('PINCONV_WORK', TOP / 'work')).resolve()
 
 
 def cache_root() -> Path:
@@ -109,6 +111,18 @@ def check_generation(path: Path, kver: str) -> None:
 			    f'the {kver} rules expect {want!r}')
 
 
+# get_maintainer.pl walks Perl hashes; with Perl's per-run hash seed the
+# order of the people who share a section changes from run to run.
+PERL_FIXED = {'PERL_HASH_SEED': '0', 'PERL_PERTURB_KEYS': '0'}
+
+
+def get_maintainer(path: Path, args: List[str]) -> subprocess.CompletedProcess:
+	"""scripts/get_maintainer.pl of the tree at path, in a fixed order."""
+	path = path.resolve()
+	return run(['perl', path / 'scripts' / 'get_maintainer.pl', *args], cwd=path,
+		   env=PERL_FIXED, check=False)
+
+
 def series_of(version: str) -> str:
 	return '.'.join(version.split('.')[:2])
 
@@ -120,11 +134,31 @@ def check_kver(kver: str) -> str:
 	return SUPPORTED[kver]
 
 
+def sources() -> Optional[Path]:
+	"""PINCONV_SOURCES: a directory laid out like /usr/src (a mirror of
+	other package revisions, or a test's): linux-source-<kver>.tar[.xz]
+	with its revision in linux-source-<kver>.revision. None: Debian's
+	installed package."""
+	d = os.environ.get('PINCONV_SOURCES', '')
+	return Path(d) if d else None
+
+
 def tarball(kver: str) -> Path:
-	return Path(f'/usr/src/linux-source-{kver}.tar.xz')
+	d = sources()
+	if d is None:
+		return Path(f'/usr/src/linux-source-{kver}.tar.xz')
+	for ext in ('.tar.xz', '.tar'):
+		if (d / f'linux-source-{kver}{ext}').is_file():
+			return d / f'linux-source-{kver}{ext}'
+	return d / f'linux-source-{kver}.tar.xz'
 
 
 def package_version(kver: str) -> str:
+	"""The revision of linux-source-<kver> the workspace is made from."""
+	d = sources()
+	if d is not None:
+		f = d / f'linux-source-{kver}.revision'
+		return f.read_text().strip() if f.is_file() else ''
 	p = run(['dpkg-query', '-W', '-f=${Version}', f'linux-source-{kver}'],
 		check=False)
 	return p.stdout.strip() if p.returncode == 0 else ''
@@ -140,8 +174,10 @@ def _load(path: Path, origin: str) -> Tree:
 	version = kernel_version(path)
 	kver = series_of(version)
 	base = git(['rev-parse', f'{BASE_TAG}^{{commit}}'], cwd=path)
+	stamp = _stamp(path)
+	revision = stamp.read_text().strip() if origin == 'debian' and stamp.is_file() else ''
 	return Tree(path=path, kver=kver, version=version,
-		    generation=SUPPORTED[kver], base=base, origin=origin)
+		    generation=SUPPORTED[kver], base=base, origin=origin, revision=revision)
 
 
 def _stamp(path: Path) -> Path:
