@@ -199,7 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
 	add_tree_args(p)
 	p.add_argument('--to', default='', help='more To: addresses, comma-separated')
 	p.add_argument('--cc', default='', help='more Cc: addresses, comma-separated')
-	p.add_argument('--send', action='store_true', help='send with git send-email')
+	p.add_argument('--send', action='store_true', help='send over SMTP (delivery as the server confirms it)')
 	p.add_argument('--smtp', default='', help='SMTP server, host:port')
 	p.add_argument('--force', action='store_true', help='send despite failed checks')
 	p.set_defaults(func=cmd_email)

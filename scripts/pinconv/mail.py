@@ -12,22 +12,33 @@ Everything it keeps is under work/mail/<kver>/ (PINCONV_MAIL moves it):
   repo.git/           the series rebuilt from the patch files onto the
                       baseline, one tag per version sent (for range-diff);
                       it borrows the workspace's objects
+
+It talks SMTP itself, one connection and transaction per message: a
+recipient is delivered only once the server has accepted its RCPT and then
+the message (250 after DATA), and every address (TO=, CC=, get_maintainer.pl's,
+the From:) is checked to be one SMTP can take before the first message goes.
 """
 
+import binascii
 import concurrent.futures
-from email.utils import formataddr, getaddresses, parseaddr
+from email.header import decode_header, make_header
+from email.utils import formataddr, formatdate, getaddresses, parseaddr
 import fcntl
 import hashlib
+import ipaddress
 import json
 import os
 import re
 import shutil
+import smtplib
+import socket
+import ssl
 import subprocess
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Dict, Iterator, List, Optional, Tuple, Union
 
 from pinconv import series, tree as treemod
 from pinconv.printer import Error, error, stdout
@@ -46,6 +57,12 @@ TEMPLATE = ('*** SUBJECT HERE ***', '*** BLURB HERE ***')
 # Headers this module writes itself; the rest of format-patch's are kept.
 OWN_HEADERS = {'from', 'to', 'cc', 'subject', 'date', 'message-id',
 	       'in-reply-to', 'references'}
+# An address SMTP takes (RFC 5321): a dot-atom local part, a fully
+# qualified domain or an address literal, within its length limits.
+ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+LOCAL_RE = re.compile(rf'^{ATOM}(?:\.{ATOM})*$')
+LABEL_RE = re.compile(r'^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$')
+SMTP_TIMEOUT = 60        # seconds, for each exchange with the server
 
 
 @dataclass
@@ -76,6 +93,7 @@ class Message:
 	body: str
 	reply_to: str            # the cover letter's Message-Id, '' for it
 	orphan: bool             # nobody of its own: goes to the cover's people
+	sender: str              # the series' From: the cover letter's
 
 	@property
 	def name(self) -> str:
@@ -153,7 +171,7 @@ def sha(text: str) -> str:
 
 
 def load_patch(path: Path, cwd: Path) -> Patch:
-	text = path.read_text(errors='surrogateescape')
+	text = path.read_bytes().decode(errors='surrogateescape')   # CRs kept
 	headers, body = parse_mail(text)
 	raw = dict((k.lower(), v) for k, v in headers).get('subject', '')
 	m = PREFIX_RE.match(raw)
@@ -271,8 +289,24 @@ def range_diff(repo: Path, old_base: str, old: List[str], base: str,
 
 # -- recipients --------------------------------------------------------------
 
+def split_addr(a: str) -> Tuple[str, str]:
+	"""(name, address) of 'Name <address>', an address literal (x@[10.0.0.1])
+	too, which the strict parseaddr of newer Pythons returns as ('', '')."""
+	return addr_list(a)[0] if a else ('', '')
+
+
+def addr_list(text: str) -> List[Tuple[str, str]]:
+	out = getaddresses([text])
+	if '@[' in text and not all(a for _, a in out):
+		try:
+			out = getaddresses([text], strict=False)   # type: ignore[call-arg]
+		except TypeError:                                 # a Python without strict
+			pass
+	return out
+
+
 def addr_key(a: str) -> str:
-	return parseaddr(a)[1].lower()
+	return split_addr(a)[1].lower()
 
 
 def merge(*lists: List[str]) -> List[str]:
@@ -291,13 +325,70 @@ def minus(a: List[str], b: List[str]) -> List[str]:
 	return [x for x in a if addr_key(x) not in drop]
 
 
+def address_problem(addr: str) -> str:
+	"""Why SMTP cannot take addr; '' if it can."""
+	if re.search(r'[\s\x00-\x1f\x7f]', addr):
+		return 'it has a space or a control character'
+	local, at, domain = addr.rpartition('@')
+	if not at or not local or not domain:
+		return 'it is not local@domain'
+	if len(addr.encode(errors='surrogateescape')) > 254 or \
+	   len(local.encode(errors='surrogateescape')) > 64:
+		return 'it is longer than SMTP allows (RFC 5321: 64 octets before the @, 254 in all)'
+	if not LOCAL_RE.match(local):
+		return f'its local part {local} has characters or dots SMTP does not take unquoted'
+	if domain.startswith('[') and domain.endswith(']'):
+		lit = domain[1:-1]
+		try:
+			ipaddress.ip_address(lit[5:] if lit.lower().startswith('ipv6:') else lit)
+			return ''
+		except ValueError:
+			return f'{domain} is not an IPv4 or [IPv6:...] address literal'
+	labels = domain.split('.')
+	if len(labels) < 2:
+		return f'its domain {domain} is not fully qualified (no dot, as in example.org)'
+	bad = [l for l in labels if not LABEL_RE.match(l)]
+	if bad:
+		return (f'its domain {domain} has the label {bad[0]!r}: letters, digits and '
+			f'inner hyphens only, 1 to 63 of them')
+	return ''
+
+
+def unusable(addr: str, where: str) -> str:
+	"""One line on why addr, which came from where, cannot be mailed; ''
+	if it can."""
+	a = split_addr(addr)[1]
+	why = address_problem(a) if a else 'it is not an email address'
+	return f'{a or addr} is not a usable email address (from {where}): {why}' if why else ''
+
+
 def parse_addrs(text: str, what: str) -> List[str]:
-	"""'a@b, Name <c@d>' -> addresses; TO= and CC= come this way."""
+	"""'a@b.org, Name <c@d.org>' -> addresses; TO= and CC= come this way."""
 	out = []
-	for name, addr in getaddresses([text]):
-		if not re.match(r'^[^@\s]+@[^@\s]+$', addr):
-			raise Error(f'{what}={text!r}: {addr or name!r} is not an email address')
+	for name, addr in addr_list(text):
+		if not addr:
+			raise Error(f'{what}={text!r}: {name!r} is not an email address')
+		bad = unusable(addr, f'{what}={text!r}')
+		if bad:
+			raise Error(bad)
 		out.append(formataddr((name, addr)))
+	return out
+
+
+def unusable_addresses(patches: List[Patch],
+		       rcpts: List[Tuple[List[str], List[str]]]) -> List[str]:
+	"""The series' From: and get_maintainer.pl's addresses SMTP cannot
+	take, one line each (TO= and CC= are checked by parse_addrs)."""
+	cover = patches[0]
+	found = [(cover.header('From'), f'the From: of {cover.path.name}')]
+	found += [(a, f'get_maintainer.pl on {p.path.name}')
+		  for p, (to, cc) in zip(patches, rcpts) for a in to + cc]
+	out, seen = [], set()
+	for a, where in found:
+		bad = unusable(a, where)
+		if bad and addr_key(a) not in seen:
+			seen.add(addr_key(a))
+			out.append(bad)
 	return out
 
 
@@ -441,23 +532,63 @@ def make_messages(patches: List[Patch], rcpts: List[Tuple[List[str], List[str]]]
 		mid = f'<pinconv-{label}-v{version}-{p.num}-{key[:12]}@{domain}>'
 		body = with_changes(p.body, changes) if p.num == 0 and changes else p.body
 		out.append(Message(p, mid, f'[PATCH{v} {p.num}/{p.total}] {p.subject}',
-				   mto, mcc, body, out[0].message_id if out else '', orphan))
+				   mto, mcc, body, out[0].message_id if out else '', orphan,
+				   patches[0].header('From')))
 	return out
 
 
-def render(m: Message, to: List[str], cc: List[str]) -> str:
-	"""The message as an RFC 2822 file, to and cc as its recipients."""
-	h = [('From', m.patch.header('From'))]
+def header_addr(a: str) -> str:
+	"""a for a To: or Cc: header: a name that is not ASCII RFC 2047-encoded."""
+	return formataddr(split_addr(a), 'utf-8')
+
+
+def qp(body: str) -> str:
+	"""body quoted-printable, its CRs too (binascii's text mode leaves them)."""
+	raw = body.encode('utf-8', 'surrogateescape')
+	return b'\n'.join(binascii.b2a_qp(l, istext=False)
+			  for l in raw.split(b'\n')).decode('ascii')
+
+
+def transfer(headers: List[Tuple[str, str]], body: str) -> Tuple[List[Tuple[str, str]], str]:
+	"""The MIME headers and the body as they travel, as git send-email
+	--8bit-encoding=UTF-8 --transfer-encoding=auto made them: a body that
+	is not ASCII declared UTF-8, one with a CR or a line over 998 octets
+	(SMTP's limit) quoted-printable."""
+	long = '\r' in body or any(len(l.encode('utf-8', 'surrogateescape')) > 998
+				   for l in body.split('\n'))
+	if not long and body.isascii():
+		return headers, body
+	have = {k.lower(): v for k, v in headers}
+	out = [(k, v) for k, v in headers if k.lower() != 'content-transfer-encoding']
+	if 'mime-version' not in have:
+		out.insert(0, ('MIME-Version', '1.0'))
+	if 'content-type' not in have:
+		out.append(('Content-Type', 'text/plain; charset=UTF-8'))
+	cte = 'quoted-printable' if long else have.get('content-transfer-encoding', '8bit')
+	out.append(('Content-Transfer-Encoding', cte))
+	return out, qp(body) if long else body
+
+
+def render(m: Message, to: List[str], cc: List[str], date: str = '') -> str:
+	"""The message as an RFC 5322 file, to and cc as its recipients, made
+	as git send-email made it: From: the series' sender (a patch author
+	other than it first in the body), the body as transfer() has it."""
+	body = m.body
+	author = m.patch.header('From')
+	if split_addr(author) != split_addr(m.sender):
+		body = f'From: {make_header(decode_header(author))}\n\n{body}'
+	kept, body = transfer([(k, v) for k, v in m.patch.headers
+			       if k.lower() not in OWN_HEADERS], body)
+	h = [('From', m.sender)]
 	if to:
-		h.append(('To', ',\n\t'.join(to)))
+		h.append(('To', ',\n\t'.join(header_addr(a) for a in to)))
 	if cc:
-		h.append(('Cc', ',\n\t'.join(cc)))
-	h += [('Subject', m.subject), ('Date', m.patch.header('Date')),
+		h.append(('Cc', ',\n\t'.join(header_addr(a) for a in cc)))
+	h += [('Subject', m.subject), ('Date', date or m.patch.header('Date')),
 	      ('Message-Id', m.message_id)]
 	if m.reply_to:
 		h += [('In-Reply-To', m.reply_to), ('References', m.reply_to)]
-	h += [(k, v) for k, v in m.patch.headers if k.lower() not in OWN_HEADERS]
-	return ''.join(f'{k}: {v}\n' for k, v in h) + '\n' + m.body
+	return ''.join(f'{k}: {v}\n' for k, v in h + kept) + '\n' + body
 
 
 def write_outbox(sdir: Path, messages: List[Message]) -> Path:
@@ -522,72 +653,170 @@ def checks(tr: Tree, patches: List[Patch], messages: List[Message],
 
 # -- sending -------------------------------------------------------------------
 
-def parse_smtp(smtp: str) -> List[str]:
-	"""SMTP=host:port -> git send-email options."""
-	if not smtp:
-		if git(['config', 'sendemail.smtpServer'], cwd=treemod.TOP, check=False):
-			return []
-		raise Error('SEND=1 needs SMTP=host:port (or git config sendemail.smtpServer)')
-	host, _, port = smtp.rpartition(':')
-	if not host or not port.isdigit():
-		raise Error(f'SMTP={smtp!r} is not host:port')
-	return [f'--smtp-server={host.strip("[]")}', f'--smtp-server-port={port}']
+@dataclass
+class Server:
+	"""The SMTP server, and how to talk to it (git config sendemail.*)."""
+	host: str
+	port: int
+	encryption: str          # '', 'tls' (STARTTLS) or 'ssl'
+	user: str                # '': no login
+	password: str            # '' with a user: ask git credential
+	helo: str
+
+	def __str__(self) -> str:
+		return f'[{self.host}]:{self.port}' if ':' in self.host else \
+			f'{self.host}:{self.port}'
 
 
-def send_one(m: Message, sender: str, to: List[str], cc: List[str],
-	     smtp: List[str], sdir: Path, force: bool) -> Tuple[bool, str]:
-	"""git send-email one message to to+cc; (delivered, why not)."""
-	out = sdir / 'sending'
-	out.mkdir(exist_ok=True)
-	f = out / (m.patch.path.stem + '.eml')
-	# Recipients only from the command line, so that nothing (body Cc:,
-	# Signed-off-by:, sendemail.to) adds one behind the record's back.
-	f.write_text(render(m, [], []), errors='surrogateescape')
-	cmd = ['git', 'send-email', *smtp, '--confirm=never', '--no-thread',
-	       '--suppress-cc=all', '--no-to', '--no-cc', '--no-bcc',
-	       '--8bit-encoding=UTF-8', '--no-format-patch', '--smtp-debug=1',
-	       f'--from={sender}']
-	cmd += [f'--to={a}' for a in to] + [f'--cc={a}' for a in cc]
-	if force:
-		cmd.append('--force')   # its own check: a template cover letter
+@dataclass
+class Outcome:
+	"""What the server did with one message."""
+	delivered: List[str]     # the recipients it took it for, lowercased
+	error: str               # why not for the others; '' if none
+	refused: Dict[str, str]  # recipient: the server's reply to its RCPT TO
+
+
+def git_config(key: str) -> str:
+	return git(['config', key], cwd=treemod.TOP, check=False)
+
+
+def parse_smtp(smtp: str) -> Server:
+	"""SMTP=host:port, else git config sendemail.smtpServer and
+	smtpServerPort; encryption, login and EHLO name from git config, as
+	git send-email takes them."""
+	enc = git_config('sendemail.smtpEncryption').lower()
+	if enc not in ('', 'none', 'tls', 'ssl'):
+		raise Error(f'git config sendemail.smtpEncryption={enc!r} is none of tls, ssl, none')
+	enc = '' if enc == 'none' else enc
+	if smtp:
+		host, _, port = smtp.rpartition(':')
+		if not host or not port.isdigit():
+			raise Error(f'SMTP={smtp!r} is not host:port')
+	else:
+		host = git_config('sendemail.smtpServer')
+		if not host:
+			raise Error('SEND=1 needs SMTP=host:port (or git config sendemail.smtpServer)')
+		if host.startswith('/'):
+			raise Error(f'git config sendemail.smtpServer is a program ({host}): '
+				    f'make email needs an SMTP server: give SMTP=host:port')
+		port = git_config('sendemail.smtpServerPort') or ('465' if enc == 'ssl' else '25')
+		if not port.isdigit():
+			raise Error(f'git config sendemail.smtpServerPort={port!r} is not a port number')
+	user = git_config('sendemail.smtpUser')
+	return Server(host.strip('[]'), int(port), enc, user,
+		      git_config('sendemail.smtpPass') if user else '',
+		      git_config('sendemail.smtpDomain') or socket.getfqdn())
+
+
+def credential(server: Server) -> str:
+	"""The password of sendemail.smtpUser as git send-email gets it: git
+	credential (a helper, else a prompt on the terminal)."""
+	p = run(['git', 'credential', 'fill'], cwd=treemod.TOP, check=False,
+		input=f'protocol=smtp\nhost={server}\nusername={server.user}\n\n')
+	pw = [l[len('password='):] for l in p.stdout.splitlines() if l.startswith('password=')]
+	if p.returncode or not pw:
+		raise Error(f'no password for SMTP user {server.user} on {server}: set git '
+			    f'config sendemail.smtpPass or a credential helper')
+	return pw[0]
+
+
+def connect(server: Server) -> smtplib.SMTP:
+	"""A session with the server, encrypted and logged in as git config says."""
+	if server.encryption == 'ssl':
+		s: smtplib.SMTP = smtplib.SMTP_SSL(server.host, server.port, server.helo,
+						  timeout=SMTP_TIMEOUT,
+						  context=ssl.create_default_context())
+	else:
+		s = smtplib.SMTP(server.host, server.port, server.helo, timeout=SMTP_TIMEOUT)
 	try:
-		p = subprocess.run(cmd + [str(f)], cwd=sdir, text=True, capture_output=True,
-				   stdin=subprocess.DEVNULL, timeout=120)
-	except subprocess.TimeoutExpired:
-		return False, 'git send-email timed out after 120 s'
-	if p.returncode == 0:
-		return True, ''
-	return False, send_error(p.stderr, p.returncode, smtp)
+		s.ehlo_or_helo_if_needed()
+		if server.encryption == 'tls':
+			s.starttls(context=ssl.create_default_context())
+			s.ehlo_or_helo_if_needed()
+		if server.user:
+			s.login(server.user, server.password)
+	except BaseException:
+		s.close()
+		raise
+	return s
 
 
-def send_error(stderr: str, code: int, smtp: List[str]) -> str:
-	"""One line on why git send-email failed."""
-	server = ':'.join(a.split('=', 1)[1] for a in smtp) or 'sendemail.smtpServer'
-	if 'Unable to initialize SMTP' in stderr:
-		return f'cannot connect to the SMTP server {server}'
-	if "module is not here" in stderr or "Can't locate" in stderr:
-		m = re.search(r"'([\w:]+)' module|Can't locate (\S+)", stderr)
-		return (f'git send-email cannot run: Perl module '
-			f'{m.group(1) or m.group(2) if m else "?"} is missing (Debian '
-			f'package libmailtools-perl; run make deps)')
-	lines = [l.strip() for l in stderr.split('\n\n')[0].splitlines()
-		 if l.strip() and not l.startswith('Net::SMTP')]
-	first = re.sub(r' at \S+ line \d+\.?$', '', ' '.join(lines))
-	return refused(stderr) or first or f'git send-email exit code {code}'
+def hang_up(s: smtplib.SMTP) -> None:
+	try:
+		s.quit()
+	except (OSError, smtplib.SMTPException):
+		s.close()
 
 
-def refused(debug: str) -> str:
-	"""From git send-email --smtp-debug output: the recipient the server
-	refused, and its reply."""
-	rcpt = ''
-	for l in debug.splitlines():
-		m = re.search(r'>>> RCPT TO:<([^>]*)>', l)
-		if m:
-			rcpt = m.group(1)
-		m = re.search(r'<<< ([45]\d\d[ -].*)', l)
-		if m and rcpt:
-			return f'the SMTP server refused recipient {rcpt}: {m.group(1).strip()}'
-	return ''
+def reply(code: int, text: Union[bytes, str]) -> str:
+	"""An SMTP reply on one line: '550 5.1.1 no such user'."""
+	if isinstance(text, bytes):
+		text = text.decode('utf-8', 'replace')
+	return ' '.join(f'{code} {text}'.split())
+
+
+def refusal(refused: Dict[str, Tuple[int, bytes]]) -> str:
+	"""One line on the recipients the server refused; '' if none."""
+	if not refused:
+		return ''
+	a, (code, text) = next(iter(refused.items()))
+	what = f'recipient {a}' if len(refused) == 1 else f'{len(refused)} recipients, first {a}'
+	return f'the SMTP server refused {what}: {reply(code, text)}'
+
+
+def smtp_error(e: Exception, server: Server, connected: bool) -> str:
+	"""One line on why the server did not take a message."""
+	if isinstance(e, smtplib.SMTPRecipientsRefused):
+		return refusal(e.recipients)
+	if isinstance(e, smtplib.SMTPSenderRefused):
+		return f'the SMTP server refused sender {e.sender}: {reply(e.smtp_code, e.smtp_error)}'
+	if isinstance(e, smtplib.SMTPDataError):
+		return (f'the SMTP server did not take the message: '
+			f'{reply(e.smtp_code, e.smtp_error)}')
+	if isinstance(e, smtplib.SMTPAuthenticationError):
+		return (f'the SMTP server {server} refused the login of {server.user}: '
+			f'{reply(e.smtp_code, e.smtp_error)}')
+	if isinstance(e, smtplib.SMTPResponseException):     # greeting, EHLO, STARTTLS
+		return f'the SMTP server {server} answered {reply(e.smtp_code, e.smtp_error)}'
+	if isinstance(e, smtplib.SMTPNotSupportedError):
+		return (f'the SMTP server {server} cannot do what git config sendemail.* '
+			f'asks: {str(e).rstrip(".")}')
+	if isinstance(e, TimeoutError) or (isinstance(e, smtplib.SMTPServerDisconnected)
+					   and 'timed out' in str(e)):
+		return f'the SMTP server {server} did not answer within {SMTP_TIMEOUT} s'
+	if isinstance(e, smtplib.SMTPServerDisconnected):
+		return f'the SMTP server {server} closed the connection'
+	if isinstance(e, ssl.SSLError):
+		return f'TLS with the SMTP server {server} failed: ' + \
+			re.sub(r' \(_ssl\.c:\d+\)$', '', str(e))
+	if isinstance(e, OSError):
+		what = 'lost the connection to' if connected else 'cannot connect to'
+		return f'{what} the SMTP server {server}: {e.strerror or e}'
+	return f'SMTP with {server} failed: {e}'
+
+
+def send_one(m: Message, to: List[str], cc: List[str], server: Server,
+	     date: str) -> Outcome:
+	"""One SMTP transaction: m to the envelope recipients to+cc, its To:
+	and Cc: naming all of m's, from the address of its From:."""
+	rcpts = [split_addr(a)[1] for a in to + cc]
+	data = render(m, m.to, m.cc, date).encode('utf-8', 'surrogateescape')
+	data = re.sub(rb'\r\n|\r|\n', b'\r\n', data)
+	try:
+		s = connect(server)
+	except (OSError, smtplib.SMTPException) as e:
+		return Outcome([], smtp_error(e, server, False), {})
+	try:
+		opts = ['BODY=8BITMIME'] if not data.isascii() and s.has_extn('8bitmime') else []
+		refused = s.sendmail(split_addr(m.sender)[1], rcpts, data, opts)
+	except (OSError, smtplib.SMTPException) as e:
+		refused = e.recipients if isinstance(e, smtplib.SMTPRecipientsRefused) else {}
+		return Outcome([], smtp_error(e, server, True),
+			       {a.lower(): reply(*r) for a, r in refused.items()})
+	finally:
+		hang_up(s)
+	return Outcome([a.lower() for a in rcpts if a not in refused], refusal(refused),
+		       {a.lower(): reply(*r) for a, r in refused.items()})
 
 
 # -- make email ----------------------------------------------------------------
@@ -646,15 +875,15 @@ def show(messages: List[Message], rec: Optional[Dict]) -> None:
 def email(tr: Tree, to: str, cc: str, send: bool, smtp: str, force: bool) -> int:
 	extra_to = parse_addrs(to, 'TO') if to else []
 	extra_cc = parse_addrs(cc, 'CC') if cc else []
-	smtp_args = parse_smtp(smtp) if send else []
+	server = parse_smtp(smtp) if send else None
 	sdir = state_dir(tr)
 	sdir.mkdir(parents=True, exist_ok=True)
 	with locked(sdir):
-		return email_locked(tr, sdir, extra_to, extra_cc, send, smtp_args, force)
+		return email_locked(tr, sdir, extra_to, extra_cc, server, force)
 
 
 def email_locked(tr: Tree, sdir: Path, extra_to: List[str], extra_cc: List[str],
-		 send: bool, smtp: List[str], force: bool) -> int:
+		 server: Optional[Server], force: bool) -> int:
 	pdir = patch_dir(tr)
 	patches = load_series(pdir, sdir / 'series', tr.path)
 	base = base_commit(patches[0])
@@ -687,10 +916,11 @@ def email_locked(tr: Tree, sdir: Path, extra_to: List[str], extra_cc: List[str],
 	show(messages, rec)
 	stdout.step('checking: checkpatch.pl --strict, cover letter, recipients, tree')
 	problems = checks(tr, patches, messages, tree_problems)
+	bad = unusable_addresses(patches, rcpts)
 	todo = [(m, *missing(m, rec)) for m in messages]
 	todo = [(m, t, c) for m, t, c in todo if t or c]
-	if not send:
-		for p in problems:
+	if server is None:
+		for p in bad + problems:
 			print(f'pinconv: would refuse to send: {p}')
 		if not todo:
 			print(f'pinconv: v{version} was delivered to all its recipients already: '
@@ -702,6 +932,9 @@ def email_locked(tr: Tree, sdir: Path, extra_to: List[str], extra_cc: List[str],
 		stdout.step(f'nothing to send: v{version} was delivered to all its '
 			    f'recipients ({rel(sdir / "state.json")})')
 		return 0
+	if bad:
+		raise Error(bad[0] + (f' (and {len(bad) - 1} more unusable addresses)'
+				      if len(bad) > 1 else ''))
 	if problems and not force:
 		for p in problems:
 			error(f'refusing to send: {p} (FORCE=1 sends anyway)')
@@ -714,22 +947,34 @@ def email_locked(tr: Tree, sdir: Path, extra_to: List[str], extra_cc: List[str],
 		git(['update-ref', f'refs/tags/v{version}', commits[-1]], cwd=sdir,
 		    env={'GIT_DIR': str(repo)})
 	save_state(sdir, state)
-	sender = patches[0].header('From')
+	if server.user and not server.password:
+		server.password = credential(server)
+	# Dates a second apart, in the series' order, as git send-email gave.
+	t0 = time.time() - len(messages)
 	for m, to, cc in todo:
-		ok, why = send_one(m, sender, to, cc, smtp, sdir, force)
+		out = send_one(m, to, cc, server, formatdate(t0 + m.patch.num, localtime=True))
 		r = [x for x in rec['messages'] if x['message_id'] == m.message_id][0]
-		r['log'].append({'at': time.strftime('%Y-%m-%dT%H:%M:%S%z'),
-				 'to': [addr_key(a) for a in to + cc], 'result': why or 'delivered'})
-		if not ok:
-			r['error'] = why
-			save_state(sdir, state)
+		log = {'at': time.strftime('%Y-%m-%dT%H:%M:%S%z'),
+		       'to': [addr_key(a) for a in to + cc], 'result': out.error or 'delivered'}
+		if out.error and out.delivered:
+			log['delivered'] = out.delivered
+		if out.refused:
+			log['refused'] = out.refused
+		r['log'].append(log)
+		r['delivered'] = sorted(set(r['delivered']) | set(out.delivered))
+		if out.error:
+			r['error'] = out.error
+		else:
+			r.pop('error', None)
+		save_state(sdir, state)
+		if out.error:
+			n = len(to) + len(cc)
+			what = (f'reached {len(out.delivered)} of its {n} recipients' if out.delivered
+				else 'was not sent')
 			full = sum(1 for x in messages if not any(missing(x, rec)))
-			raise Error(f'{m.name} was not sent: {why}; {full} of {len(messages)} '
+			raise Error(f'{m.name} {what}: {out.error}; {full} of {len(messages)} '
 				    f'messages delivered to all recipients, recorded in '
 				    f'{rel(sdir / "state.json")}: run again to send the rest')
-		r['delivered'] = sorted(set(r['delivered']) | {addr_key(a) for a in to + cc})
-		r.pop('error', None)
-		save_state(sdir, state)
 		stdout.step(f'sent {m.name} to {len(to) + len(cc)} recipients')
 	stdout.step(f'v{version}: {len(messages)} messages delivered; recorded in '
 		    f'{rel(sdir / "state.json")}')

@@ -14,13 +14,17 @@ import json
 import os
 import re
 import shutil
+import smtplib
 import socket
+import ssl
 import subprocess
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Set, Tuple
 
 import pytest
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 
 from conftest import TOP, pinconv
 from pinconv import mail, tree
@@ -64,6 +68,10 @@ class Inbox:
 		self.mails: List[Tuple[List[str], email.message.EmailMessage]] = []
 		self.refuse: Dict[str, int] = {}   # address: accept it this often first
 		self.accepted: Dict[str, int] = {}
+		self.data_reply = '250 OK'          # the answer to the end of DATA
+		self.fail_data: Dict[int, str] = {}  # the n-th DATA (from 1): this answer
+		self.datas = 0
+		self.logins: List[str] = []
 
 	async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
 		n = self.accepted.get(address, 0)
@@ -74,9 +82,17 @@ class Inbox:
 		return '250 OK'
 
 	async def handle_DATA(self, server, session, envelope):
-		msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
-		self.mails.append((list(envelope.rcpt_tos), msg))
-		return '250 OK'
+		self.datas += 1
+		answer = self.fail_data.get(self.datas, self.data_reply)
+		if answer.startswith('250'):
+			msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
+			self.mails.append((list(envelope.rcpt_tos), msg))
+		return answer
+
+	def authenticate(self, server, session, envelope, mechanism, auth) -> AuthResult:
+		self.logins.append(f'{auth.login.decode()}:{auth.password.decode()}')
+		ok = (auth.login, auth.password) == (b'pinconv', b'secret')
+		return AuthResult(success=ok, handled=ok)
 
 	def ids(self) -> List[str]:
 		return [m['Message-Id'] for _, m in self.mails]
@@ -88,15 +104,21 @@ def free_port() -> int:
 		return s.getsockname()[1]
 
 
+@contextmanager
+def serve(inbox: Inbox, **kw) -> Iterator[str]:
+	c = Controller(inbox, hostname='127.0.0.1', port=free_port(), **kw)
+	c.start()
+	try:
+		yield f'127.0.0.1:{c.port}'
+	finally:
+		c.stop()
+
+
 @pytest.fixture
 def smtpd() -> Iterator[Tuple[Inbox, str]]:
 	inbox = Inbox()
-	c = Controller(inbox, hostname='127.0.0.1', port=free_port())
-	c.start()
-	try:
-		yield inbox, f'127.0.0.1:{c.port}'
-	finally:
-		c.stop()
+	with serve(inbox) as server:
+		yield inbox, server
 
 
 # -- a small kernel and a series in it ----------------------------------------------
@@ -244,6 +266,26 @@ def check_arrived(inbox: Inbox, tree: Path, patches: List[Path], version: str = 
 	assert re.search(r'^base-commit: [0-9a-f]{40}$', body(cover), re.M)
 
 
+def received(inbox: Inbox) -> Dict[str, List[str]]:
+	"""Message-Id: the envelope recipients of all its copies that arrived."""
+	out: Dict[str, List[str]] = {}
+	for rcpt, m in inbox.mails:
+		out.setdefault(m['Message-Id'], []).extend(r.lower() for r in rcpt)
+	return out
+
+
+def check_arrived_once(inbox: Inbox, tree: Path, patches: List[Path]) -> None:
+	"""check_arrived over several runs: each message reached each of its
+	recipients exactly once, whatever copy took it there."""
+	got = received(inbox)
+	assert all(len(r) == len(set(r)) for r in got.values()), got
+	merged = Inbox()
+	for _, m in inbox.mails:
+		if m['Message-Id'] not in merged.ids():
+			merged.mails.append((got[m['Message-Id']], m))
+	check_arrived(merged, tree, patches)
+
+
 def git_am_tree(inbox: Inbox, repo: Path, tmp: Path) -> str:
 	"""git am the patch mails, in order, onto a fresh worktree of repo at
 	pinconv-base; the tree it ends on."""
@@ -353,6 +395,8 @@ def test_unreachable_server_then_retry(kernel: Kernel, smtpd: Tuple[Inbox, str])
 	assert '0 of 4 messages delivered' in errs[0]
 	assert delivered(kernel) == [[], [], [], []]
 	assert 'cannot connect' in kernel.state()['versions'][0]['messages'][0]['error']
+	assert 'cannot connect' in kernel.state()['versions'][0]['messages'][0]['log'][-1]['result']
+	assert inbox.mails == []
 
 	p = kernel.cli('email', '--send', '--smtp', server)
 	assert p.returncode == 0, p.stdout + p.stderr
@@ -362,7 +406,9 @@ def test_unreachable_server_then_retry(kernel: Kernel, smtpd: Tuple[Inbox, str])
 
 def test_refused_recipient_then_retry(kernel: Kernel, smtpd: Tuple[Inbox, str]) -> None:
 	inbox, server = smtpd
-	# zone@ takes the cover letter, then its mailbox is full for 2/3.
+	patches = sorted(kernel.patches.glob('*.patch'))
+	# zone@ takes the cover letter, then its mailbox is full for 2/3: 2/3
+	# reaches its lists, not zone@.
 	inbox.refuse['zone@example.org'] = 1
 	p = kernel.cli('email', '--send', '--smtp', server)
 	assert p.returncode == 1
@@ -370,13 +416,206 @@ def test_refused_recipient_then_retry(kernel: Kernel, smtpd: Tuple[Inbox, str]) 
 	assert len(errs) == 1, p.stdout + p.stderr
 	assert 'refused recipient zone@example.org: 550 5.2.2 mailbox full' in errs[0]
 	assert '0002-' in errs[0] and '2 of 4 messages delivered' in errs[0]
-	assert [bool(d) for d in delivered(kernel)] == [True, True, False, False]
-	assert len(inbox.mails) == 2
+	two = get_maintainer(kernel.clone, patches[2], [])
+	assert 'zone@example.org' in two and len(two) > 1
+	d = delivered(kernel)
+	assert [bool(x) for x in d] == [True, True, True, False]
+	assert set(d[2]) == two - {'zone@example.org'}
+	r = kernel.state()['versions'][0]['messages'][2]
+	assert '550 5.2.2 mailbox full' in r['error']
+	assert r['log'][-1]['refused'] == {'zone@example.org': '550 5.2.2 mailbox full'}
+	assert len(inbox.mails) == 3
+	assert set(inbox.mails[2][0]) == two - {'zone@example.org'}
 
 	inbox.refuse.clear()
 	p = kernel.cli('email', '--send', '--smtp', server)
 	assert p.returncode == 0, p.stdout + p.stderr
+	# Only what the server did not take: 2/3 to zone@, and 3/3.
+	assert len(inbox.mails) == 5 and inbox.mails[3][0] == ['zone@example.org']
+	check_arrived_once(inbox, kernel.clone, patches)
+	assert 'error' not in kernel.state()['versions'][0]['messages'][2]
+
+
+def nothing_delivered(k: Kernel) -> bool:
+	return not k.state_file.exists() or \
+		not any(m['delivered'] for v in k.state()['versions'] for m in v['messages'])
+
+
+def test_unqualified_to_is_refused_before_sending(kernel: Kernel,
+						   smtpd: Tuple[Inbox, str]) -> None:
+	"""Issue 13: git send-email dropped x@localhost (no dot in its domain),
+	exited 0, and every message was recorded as delivered."""
+	inbox, server = smtpd
+	p = subprocess.run(['make', '-s', '-C', str(TOP), 'email', f'KDIR={kernel.kdir}',
+			    'SEND=1', f'SMTP={server}', 'TO=x@localhost'],
+			   env=dict(os.environ, **kernel.env), text=True, capture_output=True)
+	assert p.returncode != 0
+	errs = error_lines(p)
+	assert len(errs) == 1, p.stdout + p.stderr
+	assert errs[0].startswith("pinconv: error: x@localhost is not a usable email "
+				  "address (from TO='x@localhost'): its domain localhost is "
+				  "not fully qualified"), errs[0]
+	assert 'delivered' not in p.stdout
+	assert inbox.mails == [] and inbox.accepted == {}
+	assert nothing_delivered(kernel)
+	# The dry run says so too, and so does CC=.
+	p = kernel.cli('email', '--cc', 'Some One <one@localhost>, two@example.org')
+	assert p.returncode == 1
+	assert error_lines(p) == ["pinconv: error: one@localhost is not a usable email address "
+				  "(from CC='Some One <one@localhost>, two@example.org'): its "
+				  "domain localhost is not fully qualified (no dot, as in "
+				  "example.org)"]
+	# An address literal is an address.
+	p = kernel.cli('email', '--send', '--smtp', server, '--to', 'x@[127.0.0.1]')
+	assert p.returncode == 0, p.stdout + p.stderr
+	assert all('x@[127.0.0.1]' in r for r, _ in inbox.mails) and len(inbox.mails) == 4
+
+
+def test_unusable_maintainer_address(kernel: Kernel, smtpd: Tuple[Inbox, str]) -> None:
+	"""An address get_maintainer.pl gives is checked before anything goes,
+	FORCE=1 or not."""
+	inbox, server = smtpd
+	m = kernel.clone / 'MAINTAINERS'
+	m.write_text(m.read_text().replace('M:\tZone Maintainer <zone@example.org>\n',
+					   'M:\tZone Maintainer <zone@example.org>\n'
+					   'M:\tZone Box <zone@box>\n'))
+	why = ('zone@box is not a usable email address (from get_maintainer.pl on '
+	       '0002-zonefs-pin-user-pages-in-file.patch): its domain box is not '
+	       'fully qualified')
+	p = kernel.cli('email')
+	assert p.returncode == 0, p.stdout + p.stderr
+	assert f'pinconv: would refuse to send: {why}' in p.stdout
+	for force in ([], ['--force']):
+		p = kernel.cli('email', '--send', '--smtp', server, *force)
+		assert p.returncode == 1
+		errs = error_lines(p)
+		assert len(errs) == 1, p.stdout + p.stderr
+		assert errs[0].startswith(f'pinconv: error: {why}'), errs[0]
+		assert inbox.mails == [] and inbox.accepted == {}
+		assert nothing_delivered(kernel)
+
+
+def test_failed_data_then_retry(kernel: Kernel, smtpd: Tuple[Inbox, str]) -> None:
+	"""The server takes the RCPTs of 2/3 but not its DATA: 2/3 has reached
+	nobody, and a retry sends 2/3 and 3/3 only."""
+	inbox, server = smtpd
+	patches = sorted(kernel.patches.glob('*.patch'))
+	inbox.fail_data[3] = '451 4.3.0 try again later'
+	p = kernel.cli('email', '--send', '--smtp', server)
+	assert p.returncode == 1
+	errs = error_lines(p)
+	assert len(errs) == 1, p.stdout + p.stderr
+	assert ('0002-zonefs-pin-user-pages-in-file.patch was not sent: the SMTP server did '
+		'not take the message: 451 4.3.0 try again later; 2 of 4 messages') in errs[0]
+	d = delivered(kernel)
+	assert [bool(x) for x in d] == [True, True, False, False]
+	assert set(d[1]) == get_maintainer(kernel.clone, patches[1], [])
+	r = kernel.state()['versions'][0]['messages'][2]
+	assert '451 4.3.0 try again later' in r['error'] and r['log'][-1]['result'] == r['error']
+	assert len(inbox.mails) == 2
+
+	p = kernel.cli('email', '--send', '--smtp', server)
+	assert p.returncode == 0, p.stdout + p.stderr
+	assert inbox.datas == 5 and len(inbox.mails) == 4
+	check_arrived_once(inbox, kernel.clone, patches)
+	assert all(m['delivered'] and 'error' not in m
+		   for m in kernel.state()['versions'][0]['messages'])
+
+
+def test_data_refused_is_not_delivered(kernel: Kernel, smtpd: Tuple[Inbox, str]) -> None:
+	"""Only the server's 250 after DATA delivers: RCPTs taken and a clean
+	SMTP session are not enough."""
+	inbox, server = smtpd
+	inbox.data_reply = '554 5.6.0 message content rejected'
+	p = kernel.cli('email', '--send', '--smtp', server)
+	assert p.returncode == 1
+	errs = error_lines(p)
+	assert len(errs) == 1, p.stdout + p.stderr
+	assert '0000-cover-letter.patch was not sent' in errs[0]
+	assert '554 5.6.0 message content rejected; 0 of 4 messages delivered' in errs[0]
+	assert inbox.accepted and inbox.mails == []
+	assert nothing_delivered(kernel)
+	assert 'delivered' not in p.stdout
+
+	inbox.data_reply = '250 OK'
+	p = kernel.cli('email', '--send', '--smtp', server)
+	assert p.returncode == 0, p.stdout + p.stderr
 	check_arrived(inbox, kernel.clone, sorted(kernel.patches.glob('*.patch')))
+
+
+def self_signed(tmp: Path) -> Tuple[Path, Path]:
+	cert, key = tmp / 'cert.pem', tmp / 'key.pem'
+	subprocess.run(['openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1',
+			'-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
+			'-keyout', str(key), '-out', str(cert)], check=True, capture_output=True)
+	return cert, key
+
+
+@pytest.mark.filterwarnings('ignore:Requiring AUTH while not requiring TLS')
+@pytest.mark.parametrize('encryption', ['', 'tls', 'ssl'])
+def test_git_config_server_and_login(kernel: Kernel, tmp_path: Path,
+				     encryption: str) -> None:
+	"""No SMTP=: git config sendemail.smtpServer, smtpServerPort,
+	smtpEncryption, smtpUser and smtpPass, as git send-email took them."""
+	inbox = Inbox()
+	kw: Dict = dict(auth_required=True, auth_require_tls=False,
+			authenticator=inbox.authenticate)
+	if encryption:
+		cert, key = self_signed(tmp_path)
+		ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+		ctx.load_cert_chain(cert, key)
+		kw['tls_context' if encryption == 'tls' else 'ssl_context'] = ctx
+		kw['require_starttls'] = encryption == 'tls'
+		kernel.env['SSL_CERT_FILE'] = str(cert)
+	with serve(inbox, **kw) as server:
+		host, port = server.split(':')
+		config = (f'[sendemail]\n\tsmtpServer = {host}\n\tsmtpServerPort = {port}\n'
+			  f'\tsmtpEncryption = {encryption or "none"}\n\tsmtpUser = pinconv\n')
+		(tmp_path / 'gitconfig').write_text(config + '\tsmtpPass = wrong\n')
+		p = kernel.cli('email', '--send')
+		assert p.returncode == 1
+		errs = error_lines(p)
+		assert len(errs) == 1, p.stdout + p.stderr
+		assert f'the SMTP server {server} refused the login of pinconv: 535' in errs[0]
+		assert inbox.mails == [] and nothing_delivered(kernel)
+
+		(tmp_path / 'gitconfig').write_text(config + '\tsmtpPass = secret\n')
+		p = kernel.cli('email', '--send')
+		assert p.returncode == 0, p.stdout + p.stderr
+	check_arrived(inbox, kernel.clone, sorted(kernel.patches.glob('*.patch')))
+	# smtplib tries each mechanism the server offers with the wrong password.
+	assert set(inbox.logins[:-4]) == {'pinconv:wrong'}
+	assert inbox.logins[-4:] == ['pinconv:secret'] * 4
+
+
+def test_8bit_crlf_and_long_lines_arrive_intact(kernel: Kernel, smtpd: Tuple[Inbox, str],
+						tmp_path: Path) -> None:
+	"""What git send-email did to a message, done here: UTF-8 declared,
+	non-ASCII names encoded, CRs and lines over 998 octets quoted-printable,
+	another author's From: in the body."""
+	inbox, server = smtpd
+	m = kernel.clone / 'MAINTAINERS'
+	m.write_text(m.read_text().replace('Block Maintainer', 'Blöck Maintainer'))
+	kernel.commit('block/data.txt', 'Grüße\r\n' + 'x' * 2000 + '\n', 'block: add data')
+	other = ('Other Author', 'other@example.org')
+	run_git(['commit', '-q', '--amend', '--no-edit', f'--author={other[0]} <{other[1]}>'],
+		kernel.clone, env=git_env(kernel.n))
+	patches = kernel.export()
+	assert 'Content-Type' not in patches[-1].read_text()
+	p = kernel.cli('email', '--send', '--smtp', server, '--force')
+	assert p.returncode == 0, p.stdout + p.stderr
+	check_arrived(inbox, kernel.clone, patches)
+	assert git_am_tree(inbox, kernel.clone, tmp_path) == \
+		run_git(['rev-parse', 'pinconv^{tree}'], kernel.clone)
+	last = inbox.mails[-1][1]
+	assert last['Content-Transfer-Encoding'] == 'quoted-printable'
+	assert last.get_content_charset() == 'utf-8'
+	assert addrs(last, 'From') == {AUTHOR[1]}
+	assert body(last).startswith(f'From: {other[0]} <{other[1]}>\n\n')
+	assert 'Blöck Maintainer' in str(last['To']) and not last['To'].defects
+	eml = kernel.work / 'mail' / kernel.clone.name / 'outbox' / (patches[-1].stem + '.eml')
+	head = eml.read_bytes().split(b'\n\n')[0]
+	assert head.isascii() and b'To: =?utf-8?q?Bl=C3=B6ck_Maintainer?= <block@example.org>' in head
 
 
 def test_changed_series_is_v2(kernel: Kernel, smtpd: Tuple[Inbox, str]) -> None:
@@ -481,13 +720,48 @@ def test_pick_version() -> None:
 
 
 def test_send_errors_are_one_line() -> None:
-	missing = "BUG: The 'Mail::Address' module is not here, but NO_PERL_CPAN_FALLBACKS was set!\n\nGit needs"
-	assert mail.send_error(missing, 2, []) == (
-		'git send-email cannot run: Perl module Mail::Address is missing '
-		'(Debian package libmailtools-perl; run make deps)')
-	down = 'Unable to initialize SMTP properly. Check config. at /x line 1.'
-	assert mail.send_error(down, 255, ['--smtp-server=h', '--smtp-server-port=2']) == \
-		'cannot connect to the SMTP server h:2'
+	server = mail.Server('h', 2, '', 'me', '', 'x')
+	assert mail.smtp_error(ConnectionRefusedError(111, 'Connection refused'), server,
+			       False) == 'cannot connect to the SMTP server h:2: Connection refused'
+	assert mail.smtp_error(TimeoutError(), server, True) == \
+		'the SMTP server h:2 did not answer within 60 s'
+	assert mail.smtp_error(smtplib.SMTPDataError(554, b'5.6.0 no\nthanks'), server, True) == \
+		'the SMTP server did not take the message: 554 5.6.0 no thanks'
+	refused = {'a@b.org': (550, b'5.1.1 unknown'), 'c@d.org': (550, b'5.1.1 unknown')}
+	assert mail.smtp_error(smtplib.SMTPRecipientsRefused(refused), server, True) == \
+		'the SMTP server refused 2 recipients, first a@b.org: 550 5.1.1 unknown'
+	assert mail.smtp_error(smtplib.SMTPAuthenticationError(535, b'5.7.8 bad'), server,
+			       False) == 'the SMTP server h:2 refused the login of me: 535 5.7.8 bad'
+
+
+@pytest.mark.parametrize('addr', [
+	'a@b.org', 'a.b+c_d@x-y.example.org', "o'neil@a1.b2.example", 'x@[127.0.0.1]',
+	'x@[IPv6:::1]', 'a@' + 'b' * 63 + '.org'])
+def test_usable_address(addr: str) -> None:
+	assert mail.address_problem(addr) == ''
+
+
+@pytest.mark.parametrize('addr,why', [
+	('x@localhost', 'its domain localhost is not fully qualified'),
+	('x@-a.org', "the label '-a'"),
+	('x@a-.org', "the label 'a-'"),
+	('x@a..org', "the label ''"),
+	('x@a.org.', "the label ''"),
+	('x@exa_mple.org', "the label 'exa_mple'"),
+	('x@' + 'b' * 64 + '.org', 'the label'),
+	('a b@c.org', 'a space or a control character'),
+	('a@b.org\r', 'a space or a control character'),
+	('.a@b.org', 'its local part .a'),
+	('a..b@c.org', 'its local part a..b'),
+	('"a"@c.org', 'its local part "a"'),
+	('x' * 65 + '@a.org', 'longer than SMTP allows'),
+	('a@' + '.'.join(['b' * 60] * 5) + '.org', 'longer than SMTP allows'),
+	('x@[300.1.1.1]', 'not an IPv4 or [IPv6:...] address literal'),
+	('x', 'not local@domain'),
+	('@a.org', 'not local@domain'),
+])
+def test_unusable_address(addr: str, why: str) -> None:
+	assert why in mail.address_problem(addr)
 
 
 # -- end to end on the 6.1 workspace ------------------------------------------------------
