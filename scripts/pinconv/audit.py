@@ -131,9 +131,27 @@ def maintainers_of(tree: Tree, files: List[str]) -> Dict[str, List[str]]:
 		return dict(ex.map(one, files))
 
 
+# Report-only rules the audit adds to the conversion rules of a tree.
+AUDIT_RULES = ['gup/gup_case']
+
+# Callers of get_user_pages* that are the reference API itself or its test
+# harness: FOLL_GET is what they exist for.
+GUP_OWN = {
+	'mm/gup.c': 'the reference API\'s own implementation (mm/gup.c)',
+	'mm/gup_test.c': 'the test harness of GUP (CONFIG_GUP_TEST): it exercises FOLL_GET '
+			 'and FOLL_PIN on purpose, side by side',
+	'lib/iov_iter.c': 'the implementation of iov_iter_get_pages*(), the iov_iter reference '
+			  'API (its callers are classified, and converted, themselves)',
+	'include/linux/mm.h': 'a wrapper of the reference API (its callers are classified '
+			      'themselves)',
+	'drivers/iommu/iommufd/selftest.c': 'the iommufd self test: it compares the pages '
+					    'iommufd pinned with a reference of its own',
+}
+
+
 def rules_for(tree: Tree) -> Tuple[List[spatch.Rule], str]:
 	kver = tree.kver if (spatch.COCCI / f'rules-{tree.kver}').is_file() else '6.1'
-	return spatch.load_rules(kver), kver
+	return spatch.load_rules(kver) + spatch.load_rules(kver, AUDIT_RULES), kver
 
 
 def classify(tree: Tree, rev: str, calls: List[Tuple[str, int, str, str, str]],
@@ -157,16 +175,16 @@ def classify(tree: Tree, rev: str, calls: List[Tuple[str, int, str, str, str]],
 		elif kind == 'fault-in':
 			cls, why = 'ref-ok', ('pages argument is NULL: the call only faults the pages in '
 					      'and holds no page (pin_user_pages.rst: no FOLL_PIN needed)')
+		elif api.startswith('get_user_pages') and path in GUP_OWN:
+			cls, why = 'ref-ok', (f'{GUP_OWN[path]}: FOLL_GET is right here '
+					      '(pin_user_pages.rst: the pin API is for callers)')
 		elif line in converted_lines or (finding and finding.status == 'convert'):
 			rule = finding.rule if finding else ', '.join(res.rules if res else [])
 			why = finding.reason if finding else 'converted together with its acquire'
 			cls, why = 'convertible', f'cocci/{rule}.cocci: {why}'
 		elif finding:
-			cls, why = 'review', f'cocci/{finding.rule}.cocci: {finding.reason}'
-		elif api.startswith('get_user_pages'):
-			cls, why = 'review', (f'{api}(): no rule of cocci/ converts get_user_pages* callers '
-					      'yet; pin_user_pages.rst: FOLL_PIN if the page data is '
-					      'accessed (DMA, Direct I/O), FOLL_GET if only struct page is')
+			cls = 'ref-ok' if finding.status == 'ref-ok' else 'review'
+			why = f'cocci/{finding.rule}.cocci: {finding.reason}'
 		elif api == 'bio_release_pages':
 			cls, why = 'review', ('bio_release_pages(): its bios are not filled by an acquire '
 					      'that a rule pairs in this file')
@@ -373,4 +391,10 @@ def write(report: Dict, outdir: Path) -> None:
 				reports[kd.parent.name] = json.loads(kd.read_text())
 	reports[outdir.name if re.fullmatch(r'\d+\.\d+', outdir.name) else '.'.join(report['kernel'].split('.')[:2])] = report
 	plot(reports, outdir / 'audit.svg')
+	# The plot shows every Debian tree: the siblings' copies move with it.
+	if re.fullmatch(r'\d+\.\d+', outdir.name):
+		for kv in reports:
+			sib = outdir.parent / kv / 'audit.svg'
+			if kv != outdir.name and sib.parent.is_dir():
+				sib.write_bytes((outdir / 'audit.svg').read_bytes())
 	stdout.step(f'wrote {outdir}/audit.{{md,json,sarif,svg}}: {report["counts"]}')

@@ -66,11 +66,14 @@ def run_case(rule: Path, case: Path) -> CaseResult:
 
 def run_all(rules_dir: Path = TOP / 'cocci', cases_dir: Path = CASES) -> List[CaseResult]:
 	results = []
-	for rule in sorted(rules_dir.glob('*.cocci')):
-		cases = sorted((cases_dir / rule.stem).glob('*.c'))
+	# Rules in family folders (cocci/gup/x.cocci) have their cases in
+	# tests/cocci/gup/x/.
+	for rule in sorted(rules_dir.rglob('*.cocci')):
+		where = cases_dir / rule.relative_to(rules_dir).with_suffix('')
+		cases = sorted(where.glob('*.c'))
 		if not cases:
 			results.append(CaseResult(rule.stem, '-', False,
-						  f'{rule.stem}: no test cases in {cases_dir / rule.stem}'))
+						  f'{rule.stem}: no test cases in {where}'))
 		for case in cases:
 			results.append(run_case(rule, case))
 	return results

@@ -54,7 +54,7 @@ API_TOKENS = set(OLD_APIS) | set(NEW_APIS)
 SITE_RE = re.compile(r'^[^:\s]+:\d+:\d+-\d+: ')
 CACHE_VERSION = '2'
 REPORT_RE = re.compile(r'^(?P<file>[^:]+):(?P<line>\d+):(?P<col>[\d-]+): '
-		       r'(?P<api>\w+): (?P<status>convert|review|kept): (?P<reason>.*)$')
+		       r'(?P<api>\w+): (?P<status>convert|review|kept|ref-ok): (?P<reason>.*)$')
 
 
 @dataclass
@@ -99,7 +99,9 @@ def grep_tokens(path: Path) -> Set[str]:
 	for mode in ('patch', 'report'):
 		p = run(['spatch', '--parse-cocci', '-D', mode, path], check=False)
 		out = p.stdout + p.stderr
-		if p.returncode != 0 or 'Fatal error' in out or 'parse error' in out.lower():
+		# A report-only rule has nothing to do in patch mode (NO_RULES): fine.
+		if (p.returncode != 0 and NO_RULES not in out) or 'Fatal error' in out \
+				or 'parse error' in out.lower():
 			first = [l for l in out.splitlines()
 				 if 'error' in l.lower()][:1]
 			raise Error(f'{path.name}: spatch cannot parse it: '
@@ -125,7 +127,11 @@ def load_rules(kver: str, names: Optional[List[str]] = None) -> List[Rule]:
 		if not path.is_file():
 			raise Error(f'{order.name} names {n}, but {path} is missing')
 		text = path.read_text()
-		rules.append(Rule(n, path, text, grep_tokens(path)))
+		# spatch makes no grep query for a rule that starts with a set of
+		# names ({a, b}): such a rule runs on the files that mention an API
+		# its text names.
+		tokens = grep_tokens(path) or (API_TOKENS & words(text))
+		rules.append(Rule(n, path, text, tokens))
 	return rules
 
 

@@ -31,7 +31,7 @@ def test_rule_without_cases_fails(tmp_path: Path) -> None:
 
 
 def test_every_rule_has_kernel_header() -> None:
-	for rule in sorted((TOP / 'cocci').glob('*.cocci')):
+	for rule in sorted((TOP / 'cocci').rglob('*.cocci')):
 		text = rule.read_text()
 		assert text.startswith('// SPDX-License-Identifier: '), rule
 		assert '\n/// ' in text and '// Confidence: ' in text and '// Options: ' in text, rule
