@@ -142,6 +142,14 @@ def cache_dir() -> Path:
 	return d
 
 
+def big_stack() -> None:
+	"""spatch recurses deeply on large files (OCaml native stack): give it
+	the largest stack the hard limit allows (a preexec_fn)."""
+	import resource
+	_, hard = resource.getrlimit(resource.RLIMIT_STACK)
+	resource.setrlimit(resource.RLIMIT_STACK, (hard, hard))
+
+
 def _spatch_one(rule: Rule, relpath: str, content: str,
 		version: str) -> Tuple[str, List[str]]:
 	"""Apply one rule to one file's content: (new content, report lines)."""
@@ -161,12 +169,12 @@ def _spatch_one(rule: Rule, relpath: str, content: str,
 					    '-D', 'patch', '--sp-file', str(rule.path),
 					    relpath, '-o', str(out)],
 					   cwd=tmp, text=True, capture_output=True,
-					   timeout=TIMEOUT + 30)
+					   timeout=TIMEOUT + 30, preexec_fn=big_stack)
 			r = subprocess.run(['spatch', *SPFLAGS, '--timeout', str(TIMEOUT),
 					    '-D', 'report', '--sp-file', str(rule.path),
 					    relpath],
 					   cwd=tmp, text=True, capture_output=True,
-					   timeout=TIMEOUT + 30)
+					   timeout=TIMEOUT + 30, preexec_fn=big_stack)
 		except subprocess.TimeoutExpired:
 			raise Error(f'spatch timed out on {relpath} with {rule.name}.cocci')
 		for proc in (p, r):
