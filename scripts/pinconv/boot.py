@@ -54,6 +54,8 @@ SCENARIOS: Dict[str, str] = {
 	'zonefs-read': 'fs/iomap/direct-io.c via zonefs, read',
 	'zonefs-append': 'fs/zonefs/file.c zonefs_file_dio_append (opt-in)',
 	'sg-io': 'block/blk-map.c bio_map_user_iov (SG_IO on scsi_debug)',
+	'uprobe-refctr': 'kernel/events/uprobes.c __update_ref_ctr (a uprobe with a '
+			 'reference counter, enabled and disabled)',
 }
 CONTROL = 'gup-control'
 
@@ -65,6 +67,7 @@ SCENARIOS_OF_FILE: Dict[str, List[str]] = {
 	'fs/direct-io.c': ['vfat-write', 'vfat-read'],
 	'fs/zonefs/file.c': ['zonefs-append'],
 	'block/blk-map.c': ['sg-io'],
+	'kernel/events/uprobes.c': ['uprobe-refctr'],
 }
 LOG = 'kernel-log'
 

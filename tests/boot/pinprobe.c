@@ -1269,6 +1269,109 @@ static void gup_control(struct result *r)
 	close(fd);
 }
 
+/* ---- uprobes: the reference counter of a USDT-style semaphore ---------- */
+
+/*
+ * A uprobe registered with a reference counter offset makes the kernel
+ * increment a counter in the memory of every process that maps the file
+ * (kernel/events/uprobes.c __update_ref_ctr(): get or pin the page, kmap,
+ * write, release), and decrement it again when the probe goes away.
+ */
+/* In .data, not .bss: the counter must lie in a mapping of the file. */
+volatile unsigned short pinprobe_semaphore __attribute__((aligned(8), section(".data")));
+
+__attribute__((noinline, used)) int pinprobe_uprobe_target(int x)
+{
+	return x + 1;
+}
+
+/* The offset in the mapped file of an address of this process. */
+static long file_offset(const void *addr, char *path, size_t size)
+{
+	unsigned long a = (unsigned long)addr, start, end, off;
+	char line[512], file[256];
+	FILE *f = fopen("/proc/self/maps", "r");
+	long ret = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		file[0] = '\0';
+		if (sscanf(line, "%lx-%lx %*s %lx %*s %*s %255s", &start, &end, &off, file) < 3)
+			continue;
+		if (a >= start && a < end && file[0] == '/') {
+			ret = (long)(a - start + off);
+			snprintf(path, size, "%s", file);
+			break;
+		}
+	}
+	fclose(f);
+	return ret;
+}
+
+static int write_file(const char *path, const char *text, int flags)
+{
+	int fd = open(path, O_WRONLY | flags);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, text, strlen(text));
+	close(fd);
+	return n == (ssize_t)strlen(text) ? 0 : -1;
+}
+
+static void uprobe_refctr(struct result *r)
+{
+	const char *tr = "/sys/kernel/tracing";
+	char path[256], path2[256], def[600], f[300];
+	long fn, sem;
+	struct pins before;
+	unsigned short on, off;
+
+	mkdir(tr, 0755);
+	mount("tracefs", tr, "tracefs", 0, NULL);
+	snprintf(f, sizeof(f), "%s/uprobe_events", tr);
+	if (access(f, W_OK)) {
+		skip(r, "no uprobe_events (CONFIG_UPROBE_EVENTS)");
+		return;
+	}
+	fn = file_offset((const void *)pinprobe_uprobe_target, path, sizeof(path));
+	sem = file_offset((const void *)&pinprobe_semaphore, path2, sizeof(path2));
+	if (fn < 0 || sem < 0 || strcmp(path, path2)) {
+		skip(r, "cannot find the probe's own file offsets in /proc/self/maps");
+		return;
+	}
+	snprintf(def, sizeof(def), "p:pinconv/refctr %s:0x%lx(0x%lx)\n", path, fn, sem);
+	r->data_ok = true;
+	measure_start(&before);
+	if (write_file(f, def, O_APPEND)) {
+		fail(r, "uprobe_events: define the probe");
+		measure_end(r, &before);
+		return;
+	}
+	snprintf(f, sizeof(f), "%s/events/pinconv/refctr/enable", tr);
+	if (write_file(f, "1\n", 0))
+		fail(r, "enable the probe");
+	on = pinprobe_semaphore;
+	pinprobe_uprobe_target(1);
+	if (write_file(f, "0\n", 0))
+		fail(r, "disable the probe");
+	off = pinprobe_semaphore;
+	snprintf(f, sizeof(f), "%s/uprobe_events", tr);
+	if (write_file(f, "-:pinconv/refctr\n", O_APPEND))
+		fail(r, "uprobe_events: remove the probe");
+	measure_end(r, &before);
+	if (on != 1 || off != 0) {
+		r->data_ok = false;
+		snprintf(r->reason, sizeof(r->reason),
+			 "semaphore %u while enabled, %u after (want 1, 0)", on, off);
+	}
+	r->bytes = sizeof(pinprobe_semaphore);
+	snprintf(r->note, sizeof(r->note), "%.100s at 0x%lx, semaphore at 0x%lx: %u then %u",
+		 path, fn, sem, on, off);
+}
+
 /* ---- kernel log ------------------------------------------------------- */
 
 static bool bad_line(const char *msg)
@@ -1349,6 +1452,7 @@ static const struct scenario scenarios[] = {
 	{ "zonefs-read", zonefs_read },
 	{ "zonefs-append", zonefs_append },
 	{ "sg-io", sg_io },
+	{ "uprobe-refctr", uprobe_refctr },
 };
 
 static void mount_basics(void)

@@ -81,3 +81,22 @@ def test_missing_unpin_fails(tip: str) -> None:
 	assert any('acquired' in l and 'released' in l for l in fails), fails
 	# Only paths through __blkdev_direct_IO_simple leak.
 	assert named <= {'blk-raw-read', 'blk-raw-write', 'kernel-log'}, named
+
+
+def test_missing_gup_unpin_fails(tip: str) -> None:
+	"""kernel/events/uprobes.c with the unpin of __update_ref_ctr() removed
+	(cocci/gup/gup_pin.cocci converted it): the boot test fails and names
+	uprobe-refctr."""
+	text = git('cat-file', '-p', f'{tip}:kernel/events/uprobes.c')
+	fn = text.index('__update_ref_ctr(struct mm_struct *mm')
+	end = text.index('\n}\n', fn)
+	body, n = re.subn(r'\n\tunpin_user_page\(page\);', '', text[fn:end])
+	assert n == 1, 'the series no longer pins in __update_ref_ctr()'
+	bad = commit_file(WORKSPACE, tip, 'kernel/events/uprobes.c', text[:fn] + body + text[end:],
+			  'uprobes: drop an unpin (boot test)\n')
+	p = pinconv('boottest', '--kver', KVER, '--rev', bad)
+	assert p.returncode == 1, p.stdout[-4000:] + p.stderr
+	fails = [l for l in p.stdout.splitlines() if 'tip: FAIL ' in l]
+	named = {re.search(r'tip: FAIL ([\w-]+):', l).group(1) for l in fails}
+	assert 'uprobe-refctr' in named, p.stdout[-3000:]
+	assert named <= {'uprobe-refctr', 'kernel-log'}, named
