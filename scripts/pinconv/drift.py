@@ -184,6 +184,7 @@ def parse_patch(text: str, kernel: str = '') -> Patch:
 	norm = re.sub(r'^base-commit: \w+$', 'base-commit: <base>', norm, flags=re.M)
 	if kernel:
 		norm = norm.replace(f'Linux {kernel}', 'Linux <kernel>')
+	norm = no_lines(norm)
 	files: Dict[str, List[Hunk]] = {}
 	if sep:
 		for chunk in diff.split('\ndiff --git '):
@@ -266,8 +267,18 @@ def compare_series(old_dir: Path, new_dir: Path, old_kernel: str = '',
 	return v
 
 
+LINE_RE = re.compile(r'\b(line|lines) \d+(?:-\d+)?')
+
+
+def no_lines(text: str) -> str:
+	"""Reasons and messages name lines ('at line 231', '(line 714)'):
+	where the code sits is input, not a decision."""
+	return LINE_RE.sub(r'\1 N', text)
+
+
 def _sites(sites: List[Dict], keys: Tuple[str, ...]) -> Counter:
-	return Counter(tuple(s[k] for k in keys) for s in sites)
+	return Counter(tuple(no_lines(s[k]) if k == 'reason' else s[k] for k in keys)
+		       for s in sites)
 
 
 def _compare_sites(what: str, old: List[Dict], new: List[Dict],

@@ -106,6 +106,14 @@ def test_spatch_report_drift_and_change() -> None:
 	assert len(v.changed) == 1 and 'new site' in v.changed[0]
 
 
+def test_line_numbers_in_reasons_are_drift() -> None:
+	old = report([site(10, reason='escapes into sg_set_page() (line 714)')])
+	new = report([site(12, reason='escapes into sg_set_page() (line 716)')], '2', 'b2')
+	assert drift.compare_spatch(old, new).changed == []
+	new = report([site(12, reason='escapes into bvec_set_page() (line 716)')], '2', 'b2')
+	assert drift.compare_spatch(old, new).changed
+
+
 def test_same_input_must_be_byte_for_byte(tmp_path: Path) -> None:
 	for root in ('a', 'b'):
 		d = tmp_path / root
