@@ -396,7 +396,7 @@ def get_maintainer(tr: Tree, path: Path, roles: List[str]) -> List[str]:
 	gm = tr.path / 'scripts' / 'get_maintainer.pl'
 	if not gm.is_file():
 		raise Error(f'{gm} is missing: cannot tell who to send the series to')
-	p = run(['perl', gm, *GET_MAINTAINER, *roles, path], cwd=tr.path, check=False)
+	p = treemod.get_maintainer(tr.path, [*GET_MAINTAINER, *roles, str(path)])
 	if p.returncode:
 		first = (p.stderr.strip().splitlines() or ['?'])[0]
 		raise Error(f'get_maintainer.pl failed on {path.name}: {first}')
