@@ -7,11 +7,19 @@
 /// in the function change together, to unpin_user_page()/unpin_user_pages().
 ///
 /// Only a page pointer or array that is a local of the function is
-/// followed (directly or through a local taken from the array). The
-/// function is left alone, and reported, if the pages are handed to any
-/// other function, stored in a structure, returned, assigned from another
-/// source (pins and references would mix), or the flags ask for FOLL_GET
-/// (FOLL_PIN excludes it), or no release or no data access is found.
+/// followed (directly or through a local taken from the array). Stored
+/// in a field of a structure, the pages are followed through every use of
+/// that field in the file: when the field is only compared, tested,
+/// freed, cleared, read for data access or released with put_page(), its
+/// releases in other functions of the file change too, and the pages,
+/// held past the function, are pinned with FOLL_LONGTERM
+/// (pin_user_pages.rst case 2). The function is left alone, and reported,
+/// if the pages are handed to any other function, returned, assigned from
+/// another source in a configuration that also compiles the call (pins
+/// and references would mix), stored in a field another file of the
+/// directory names, or their physical address outlives the function
+/// (case 3), or the flags ask for FOLL_GET (FOLL_PIN excludes it), or no
+/// release or no data access is found.
 ///
 // Confidence: High
 // Copyright: (C) 2026 pinconv authors
@@ -110,15 +118,24 @@ u@q(..., <+... J ...+>, ...)
 // What makes the pages leave the function, or come from elsewhere.
 @leave@
 identifier pagesid.I;
-expression S, E;
-identifier fld;
+expression E;
 position q;
 @@
 (
 return@q I;
 |
 return@q I[E];
-|
+)
+
+// Stored in a field: followed through every use of the field in the
+// file (rules fuse.. below), and refused if another file uses it.
+@store@
+identifier pagesid.I;
+expression S, E;
+identifier fld;
+position q;
+@@
+(
 S->fld@q = I
 |
 S->fld@q = I[E]
@@ -128,6 +145,84 @@ S.fld@q = I
 S.fld@q = I[E]
 )
 
+@script:python storef@
+p << call.p;
+I << pagesid.I;
+fld << store.fld;
+q << store.q;
+F;
+@@
+if mine(p, I) and q[0].current_element == p[0].current_element and int(q[0].line) >= int(p[0].line) \
+		and not exclusive(p[0].file, int(p[0].line), int(q[0].line)):
+	stores.setdefault(key(p), {}).setdefault(fld, []).append(int(q[0].line))
+# Bound either way: dropping the match would drop the call's own
+# environment from every later rule; field() checks the pairing.
+coccinelle.F = cocci.make_ident(fld)
+
+// Every use of a field the pages were stored in ...
+@fuse@
+identifier storef.F;
+expression S;
+position q;
+@@
+(
+S->F@q
+|
+S.F@q
+)
+
+// ... and the harmless ones: compared, stored, freed, or read to reach
+// one page; the releases (rel below) and data accesses are found by
+// the same rules as for the local.
+@fok@
+identifier storef.F;
+expression S, X, Y;
+statement S1, S2;
+position q;
+@@
+(
+if (S->F@q) S1 else S2
+|
+if (S->F@q) S1
+|
+X == S->F@q
+|
+S->F@q == X
+|
+X != S->F@q
+|
+S->F@q != X
+|
+!S->F@q
+|
+S->F@q[Y] = NULL
+)
+
+@fcall@
+identifier storef.F;
+expression S, Y;
+identifier u;
+position q, c;
+@@
+(
+u@c(..., S->F@q[Y], ...)
+|
+u@c(..., S->F@q, ...)
+|
+u@c(..., S.F@q[Y], ...)
+)
+
+@fset@
+identifier storef.F;
+expression S, X;
+position q;
+@@
+(
+S->F@q = X
+|
+S.F@q = X
+)
+
 @other@
 identifier pagesid.I;
 expression E;
@@ -135,24 +230,85 @@ position q;
 @@
 I@q = E
 
+// The physical address of a page leaving the function (through a
+// pointer or a return) outlives any release the function does: that is
+// MMU-notifier territory (pin_user_pages.rst case 3), not a data access.
+@physout@
+identifier pagesid.I;
+expression E;
+position q;
+@@
+(
+  *E = <+... page_to_phys@q(<+... I ...+>) ...+>;
+|
+return <+... page_to_phys@q(<+... I ...+>) ...+>;
+)
+
 @initialize:python@
 @@
+import os
 import re
-DATA = re.compile(r'^(kmap|kmap_local_page|kmap_atomic|page_address|copy_from_page|copy_to_page|memcpy_from_page|memcpy_to_page|memcpy_page|memzero_page|flush_dcache_page|set_page_dirty|set_page_dirty_lock)$')
-HARMLESS = re.compile(r'^(kfree|kvfree|vfree|kunmap|kunmap_local|kunmap_atomic|likely|unlikely|WARN_ON|WARN_ON_ONCE|IS_ERR|IS_ERR_OR_NULL|PTR_ERR)$')
+checked = set()
+# Calls that read or write the data of a page (copy_{to,from}_user_page()
+# copy through a kernel mapping and keep the caches coherent for it;
+# page_to_phys() hands the data to a device or hypervisor, unless the
+# address itself leaves the function: rule physout).
+DATA = re.compile(r'^(vmap|sg_alloc_table_from_pages|sg_set_page|dma_map_page|kmap|kmap_local_page|kmap_atomic|page_address|copy_from_page|copy_to_page|memcpy_from_page|memcpy_to_page|memcpy_page|memzero_page|flush_dcache_page|set_page_dirty|set_page_dirty_lock|copy_to_user_page|copy_from_user_page|page_to_phys)$')
+# Calls that only look at the struct page and keep nothing.
+HARMLESS = re.compile(r'^(kfree|kvfree|vfree|kunmap|kunmap_local|kunmap_atomic|likely|unlikely|WARN_ON|WARN_ON_ONCE|IS_ERR|IS_ERR_OR_NULL|PTR_ERR|is_zero_page|page_mte_tagged)$')
+IFRE = re.compile(r'^\s*#\s*(if|ifdef|ifndef|elif|else|endif)\b')
+branches = {}
+stores = {}	# call -> {field: [lines of the stores]}
+fields = {}	# (call, field) -> {use position: what it is, or None}
+held = {}	# call -> lines of field releases in other functions
+fieldrel = {}	# call -> positions of releases through the field
+
+def preproc(path):
+	"""For each line of path, the (#if group, branch) pairs it is in."""
+	if path not in branches:
+		stack, groups, out = [], 0, [()]
+		with open(path, errors='replace') as f:
+			for line in f:
+				m = IFRE.match(line)
+				if m and m.group(1).startswith('if'):
+					groups += 1
+					stack.append((groups, 0))
+				elif m and m.group(1) in ('elif', 'else') and stack:
+					g, b = stack.pop()
+					stack.append((g, b + 1))
+				elif m and m.group(1) == 'endif' and stack:
+					stack.pop()
+				out.append(tuple(stack))
+		branches[path] = out
+	return branches[path]
+
+def exclusive(path, l1, l2):
+	"""Lines l1 and l2 are in different branches of one #if: no
+	configuration compiles both."""
+	pp = preproc(path)
+	if max(l1, l2) >= len(pp):
+		return False
+	a = dict(pp[l1])
+	return any(g in a and a[g] != b for g, b in pp[l2])
 RELEASE = re.compile(r'^(put_page|release_pages)$')
+# Calls that take the array of a field to map it or free it.
+FIELDOK = re.compile(r'^(memset|vunmap)$')
 seen = {}
 aliases = {}
 ident = {}
 approved = set()
+longterm = set()	# approved calls whose pages outlive the function
 
 def key(p):
 	return (p[0].file, p[0].line, p[0].column)
 
 def mark(p, what, name, q):
 	"""Evidence about the pages of the call at p: only in its function,
-	after it (what the pointer held before the call does not matter)."""
+	after it (what the pointer held before the call does not matter), in
+	a configuration that compiles the call."""
 	if q[0].current_element != p[0].current_element or int(q[0].line) < int(p[0].line):
+		return
+	if exclusive(p[0].file, int(p[0].line), int(q[0].line)):
 		return
 	seen.setdefault(key(p), []).append((what, name, int(q[0].line)))
 
@@ -173,7 +329,65 @@ def use(p, api, u, q, a=None):
 	elif not HARMLESS.match(u):
 		mark(p, 'leaves', u + '()', q)
 
+def plain(p):
+	"""Approved, and converted without FOLL_LONGTERM."""
+	return key(p) in approved and key(p) not in longterm
+
+def simple_flags(F):
+	"""Flags that take '| FOLL_LONGTERM' without parentheses."""
+	return re.match(r'^[A-Z_0-9|\s]+$', F) is not None
+
+def pos(q):
+	return (q[0].file, int(q[0].line), int(q[0].column))
+
+def field(p, F, q, what):
+	if F not in stores.get(key(p), {}):
+		return
+	if q[0].current_element == p[0].current_element and \
+			exclusive(p[0].file, int(p[0].line), int(q[0].line)):
+		return
+	uses = fields.setdefault((key(p), F), {})
+	if what is not None or pos(q) not in uses:
+		uses[pos(q)] = what
+
+def elsewhere(path, F):
+	"""Another C file of the directory that names the field."""
+	d = os.path.dirname(path)
+	pat = re.compile(r'(->|\.)\s*%s\b' % re.escape(F))
+	for n in sorted(os.listdir(d or '.')):
+		f = os.path.join(d, n)
+		if n.endswith('.c') and os.path.abspath(f) != os.path.abspath(path):
+			with open(f, errors='replace') as fh:
+				if pat.search(fh.read()):
+					return n
+	return None
+
+def fieldverdict(p):
+	"""Mark what the uses of the fields the pages were stored in say."""
+	for F in sorted(stores.get(key(p), {})):
+		other = elsewhere(p[0].file, F)
+		if other:
+			seen.setdefault(key(p), []).append(('leaves', 'the field ->%s, which %s uses too,' % (F, other), stores[key(p)][F][0]))
+			continue
+		for (f, l, c), what in sorted(fields.get((key(p), F), {}).items()):
+			if what is None:
+				seen.setdefault(key(p), []).append(('leaves', 'the field ->%s (line %d uses it in a way the rule does not follow)' % (F, l), stores[key(p)][F][0]))
+			elif what.startswith('leaves:'):
+				seen.setdefault(key(p), []).append(('leaves', 'the field ->%s (%s at line %d)' % (F, what[7:], l), stores[key(p)][F][0]))
+
+def convert_reason(p, api):
+	pin = api.replace('get_', 'pin_')
+	if key(p) in held:
+		F = sorted(stores[key(p)])
+		return ('pin_user_pages.rst case 2 (pin, access the data, hold, unpin later): %s() with FOLL_LONGTERM, '
+			'the pages held in ->%s and released in another function of the file (line %s)'
+			% (pin, ', ->'.join(F), ', '.join(str(l) for l in sorted(set(held[key(p)])))))
+	return 'pin_user_pages.rst case 5 (pin, access the data, unpin): %s() and the release of its pages in this function' % pin
+
 def verdict(p):
+	if key(p) in stores and not key(p) in checked:
+		checked.add(key(p))
+		fieldverdict(p)
 	ev = seen.get(key(p), [])
 	leaves = sorted((l, n) for w, n, l in ev if w == 'leaves')
 	data = sorted((l, n) for w, n, l in ev if w == 'data')
@@ -230,7 +444,15 @@ I << pagesid.I;
 q << leave.q;
 @@
 if mine(p, I):
-	mark(p, 'leaves', 'a return or a structure', q)
+	mark(p, 'leaves', 'a return', q)
+
+@script:python depends on patch || org || report@
+p << call.p;
+I << pagesid.I;
+q << physout.q;
+@@
+if mine(p, I):
+	mark(p, 'leaves', 'its physical address, kept past the function (pin_user_pages.rst case 3),', q)
 
 @script:python depends on patch || org || report@
 p << call.p;
@@ -242,6 +464,53 @@ E << other.E;
 if mine(p, I) and E.strip() != 'NULL' and not re.match(r'^(kv?|v)[mzc]alloc(_array)?\b|^kv?calloc\b', E.strip()):
 	mark(p, 'leaves', 'another source of the pointer (%s)' % re.sub(r'\s+', '', E), q)
 
+@script:python depends on patch || org || report@
+p << call.p;
+F << storef.F;
+q << fuse.q;
+@@
+field(p, F, q, None)
+
+@script:python depends on patch || org || report@
+p << call.p;
+F << storef.F;
+q << fok.q;
+@@
+field(p, F, q, 'ok')
+
+@script:python depends on patch || org || report@
+p << call.p;
+I << pagesid.I;
+F << storef.F;
+q << fset.q;
+X << fset.X;
+@@
+x = X.strip()
+if x == 'NULL' or re.match(r'^(kv?|v)[mzc]alloc(_array)?\b|^kv?calloc\b', x) \
+		or (x in (I, I + '[0]') and q[0].current_element == p[0].current_element):
+	field(p, F, q, 'ok')
+else:
+	field(p, F, q, 'leaves:set to %s' % re.sub(r'\s+', '', x))
+
+@script:python depends on patch || org || report@
+p << call.p;
+F << storef.F;
+q << fcall.q;
+c << fcall.c;
+u << fcall.u;
+@@
+if F not in stores.get(key(p), {}):
+	pass
+elif RELEASE.match(u):
+	field(p, F, q, 'release')
+	fieldrel.setdefault(key(p), set()).add(key(c))
+	if c[0].current_element != p[0].current_element:
+		held.setdefault(key(p), []).append(int(c[0].line))
+elif DATA.match(u) or HARMLESS.match(u) or FIELDOK.match(u):
+	field(p, F, q, 'ok')
+else:
+	field(p, F, q, 'leaves:passed to %s()' % u)
+
 @script:python depends on report@
 p << call.p;
 api << apiname.api;
@@ -250,14 +519,14 @@ why = verdict(p)
 if why:
 	coccilib.report.print_report(p[0], "%s: review: %s" % (api, why))
 else:
-	coccilib.report.print_report(p[0], "%s: convert: pin_user_pages.rst case 5 (pin, access the data, unpin): %s() and the release of its pages in this function" % (api, api.replace('get_', 'pin_')))
+	coccilib.report.print_report(p[0], "%s: convert: %s" % (api, convert_reason(p, api)))
 
 @script:python depends on org@
 p << call.p;
 api << apiname.api;
 @@
 why = verdict(p)
-coccilib.org.print_todo(p[0], "%s: %s" % (api, ('review: ' + why) if why else 'convert: pin_user_pages.rst case 5'))
+coccilib.org.print_todo(p[0], "%s: %s" % (api, ('review: ' + why) if why else 'convert: ' + convert_reason(p, api)))
 
 // Only the calls that pass every check go on, with the releases of
 // their pages in the same function.
@@ -267,6 +536,8 @@ I << pagesid.I;
 @@
 if mine(p, I) and not verdict(p):
 	approved.add(key(p))
+	if key(p) in held:
+		longterm.add(key(p))
 
 @rel@
 identifier r = {put_page, release_pages};
@@ -287,14 +558,48 @@ if key(p) in approved and mine(p, I) and q[0].current_element == p[0].current_el
 		and int(q[0].line) >= int(p[0].line) \
 		and any(e == n or e.startswith(n + '[') for n in names):
 	approved.add(key(q))
+elif key(p) in approved and key(q) in fieldrel.get(key(p), ()):
+	approved.add(key(q))
 
 // One rule for both: after a rule that modifies, a later one no longer
 // sees the positions the scripts approved.
 @depends on patch@
-position p : script:python () { key(p) in approved };
-expression E, N;
+position p : script:python () { plain(p) };
+position pl : script:python () { key(pl) in longterm };
+expression E, N, E0, E1, E2, E3, E4, P;
+expression F : script:python () { simple_flags(F) };
 @@
 (
+- get_user_pages@pl(E1, E2, 0, P)
++ pin_user_pages(E1, E2, FOLL_LONGTERM, P)
+|
+- get_user_pages@pl(E1, E2, F, P)
++ pin_user_pages(E1, E2, F | FOLL_LONGTERM, P)
+|
+- get_user_pages_fast@pl(E1, E2, 0, P)
++ pin_user_pages_fast(E1, E2, FOLL_LONGTERM, P)
+|
+- get_user_pages_fast@pl(E1, E2, F, P)
++ pin_user_pages_fast(E1, E2, F | FOLL_LONGTERM, P)
+|
+- get_user_pages_unlocked@pl(E1, E2, P, 0)
++ pin_user_pages_unlocked(E1, E2, P, FOLL_LONGTERM)
+|
+- get_user_pages_unlocked@pl(E1, E2, P, F)
++ pin_user_pages_unlocked(E1, E2, P, F | FOLL_LONGTERM)
+|
+- get_user_pages_remote@pl(E0, E1, E2, 0, P, E3)
++ pin_user_pages_remote(E0, E1, E2, FOLL_LONGTERM, P, E3)
+|
+- get_user_pages_remote@pl(E0, E1, E2, F, P, E3)
++ pin_user_pages_remote(E0, E1, E2, F | FOLL_LONGTERM, P, E3)
+|
+- get_user_pages_remote@pl(E0, E1, E2, 0, P, E3, E4)
++ pin_user_pages_remote(E0, E1, E2, FOLL_LONGTERM, P, E3, E4)
+|
+- get_user_pages_remote@pl(E0, E1, E2, F, P, E3, E4)
++ pin_user_pages_remote(E0, E1, E2, F | FOLL_LONGTERM, P, E3, E4)
+|
 - get_user_pages@p
 + pin_user_pages
   (...)

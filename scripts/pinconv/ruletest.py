@@ -45,7 +45,9 @@ def run_case(rule: Path, case: Path) -> CaseResult:
 	with tempfile.TemporaryDirectory(prefix='pinconv-case-') as tmp:
 		work = Path(tmp) / case.name
 		work.write_text(case.read_text())
-		out = Path(tmp) / 'out.c'
+		# Out of the case's directory: a rule may read its sibling files.
+		out = Path(tmp) / 'out' / 'out.c'
+		out.parent.mkdir()
 		_spatch(rule, 'patch', work, Path(tmp), out)
 		got = out.read_text() if out.is_file() else work.read_text()
 		if got != res.read_text():

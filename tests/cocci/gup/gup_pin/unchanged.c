@@ -85,3 +85,43 @@ static int with_get(unsigned long addr, void *dst)
 	put_page(page);
 	return 0;
 }
+
+/* The physical address outlives the release: MMU notifiers' business. */
+static int pte_lookup(unsigned long vaddr, int write, unsigned long *paddr)
+{
+	struct page *page;
+
+	if (get_user_pages(vaddr, 1, write ? FOLL_WRITE : 0, &page) <= 0)
+		return -EFAULT;
+	*paddr = page_to_phys(page);
+	put_page(page);
+	return 0;
+}
+
+/* Stored in a field that an element of another source also sets. */
+struct xfer {
+	struct page **page_list;
+	int nr;
+};
+
+static void free_xfer(struct xfer *x)
+{
+	int i;
+
+	for (i = 0; i < x->nr; i++)
+		put_page(x->page_list[i]);
+}
+
+static int map_user(struct xfer *x, unsigned long uva, int n)
+{
+	struct page **page_list = kcalloc(n, sizeof(*page_list), GFP_KERNEL);
+	int i;
+
+	if (get_user_pages_fast(uva, n, 0, page_list) != n)
+		return -EFAULT;
+	for (i = 0; i < n; i++)
+		kmap(page_list[i]);
+	x->page_list = page_list;
+	x->page_list[0] = ZERO_PAGE(0);
+	return 0;
+}
