@@ -10,7 +10,7 @@ import re
 import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from pinconv import drift, spatch, tree as treemod
 from pinconv.printer import Error, stdout
@@ -41,6 +41,14 @@ PREFIXES: Dict[str, str] = {
 	'arch/x86/kernel/shstk.c': 'x86/shstk',
 	'kernel/events/uprobes.c': 'uprobes',
 	'security/tomoyo': 'tomoyo',
+	'arch/powerpc/kvm/e500': 'KVM: PPC: e500',
+	'arch/powerpc/kvm/book3s': 'KVM: PPC: Book3S HV',
+	'arch/s390/kvm': 'KVM: s390',
+	'arch/arm64/kernel/mte.c': 'arm64: mte',
+	'drivers/accel/qaic': 'accel/qaic',
+	'drivers/virt/fsl_hypervisor.c': 'virt: fsl_hypervisor',
+	'drivers/virt/nitro_enclaves': 'nitro_enclaves',
+	'drivers/misc/vmw_vmci': 'VMCI',
 	'mm': 'mm',
 }
 
@@ -106,8 +114,8 @@ def group_of(path: str) -> str:
 	# differ from file to file); sgx is one driver.
 	if parts[0] in ('kernel', 'mm', 'arch', 'security', 'virt') and len(parts) > 1:
 		return '/'.join(parts[:-1]) if 'sgx' in parts else path
-	if parts[:2] == ['drivers', 'block'] and len(parts) == 3:
-		return path	# one driver per file
+	if parts[:2] in (['drivers', 'block'], ['drivers', 'virt'], ['drivers', 'misc']) and len(parts) >= 3:
+		return '/'.join(parts[:3])	# one driver per file or directory
 	if parts[0] == 'block' or len(parts) <= 2:
 		return path if parts[0] in ('block', 'fs') else '/'.join(parts[:-1])
 	return '/'.join(parts[:2]) if parts[0] in ('fs', 'net') else '/'.join(parts[:-1])
@@ -222,11 +230,35 @@ def wrap(text: str, width: int = 72) -> str:
 	return '\n'.join(textwrap.fill(p, width) for p in text.split('\n'))
 
 
+HELD_RE = re.compile(r'held in (->\w+(?:, ->\w+)*) and released in another function')
+
+
 def message(tr: Tree, group: str, files: List[str], rules: List[str],
-	    chg: List[Tuple[str, str, str, int]], name: str, email: str) -> str:
+	    chg: List[Tuple[str, str, str, int]], name: str, email: str,
+	    reasons: Sequence[str] = ()) -> str:
 	prefix = prefix_of(tr, group)
 	what = group if '.' in group.split('/')[-1] else group + '/'
 	olds = sorted({o for _, o, _, _ in chg})
+	held = sorted({f for r in reasons for m in [HELD_RE.search(r)] if m
+		       for f in m.group(1).split(', ')})
+	if any(r.startswith('gup/') for r in rules) and held:
+		gets = [o + '()' for o in olds if o in GUP_PIN]
+		subject = f'{prefix}: pin the user pages it holds in {what}'
+		body = wrap(
+			f'{what} takes page references on user memory with {", ".join(gets)}, '
+			f'accesses the data of those pages (kernel mapping or DMA) and keeps '
+			f'them in {", ".join(held)} until another function releases them. '
+			f'Documentation/core-api/pin_user_pages.rst case 2 (pages held, their '
+			f'data accessed, past the call that took them) requires FOLL_PIN | '
+			f'FOLL_LONGTERM for that: the pin tells the rest of the kernel that '
+			f'the data is in use (folio_maybe_dma_pinned()), and FOLL_LONGTERM '
+			f'first moves the pages out of ZONE_MOVABLE and CMA, and refuses '
+			f'memory that must not be held (fsdax).')
+		body += '\n\n' + wrap(
+			f'{", ".join(held)} is only stored, compared, tested, freed and '
+			f'released in this file, and holds no page from anywhere else: every '
+			f'acquire and every release of those pages change in the same patch:') + '\n\n'
+		return _tail(tr, subject, body, chg, files, rules, name, email)
 	if any(r.startswith('gup/') for r in rules):
 		gets = [o + '()' for o in olds if o in GUP_PIN]
 		subject = f'{prefix}: pin the user pages whose data it accesses in {what}'
@@ -445,7 +477,8 @@ def generate(tr: Tree, jobs: int = 0) -> Dict:
 			chg += c
 			rules_used += [x for x in r.rules if x not in rules_used]
 		rules_used = [x.name for x in rules if x.name in rules_used]
-		msg = message(tr, g, [r.path for r in rs], rules_used, chg, name, email)
+		reasons = [f.reason for r in rs for f in r.findings]
+		msg = message(tr, g, [r.path for r in rs], rules_used, chg, name, email, reasons)
 		n += 1
 		commit_all(tr, n, msg, [r.path for r in rs], name, email)
 		commits.append(Commit(msg.splitlines()[0], [r.path for r in rs], rules_used,
