@@ -124,9 +124,14 @@ def worktree(tree: Tree, rev: str, label: str) -> Tuple[Path, str]:
 	return path, sha
 
 
-def make_cmd(src: Path, out: Path, args: List[str]) -> List[str]:
-	return ['make', '-C', str(src), f'O={out}', f'ARCH={ARCH}',
-		'CC=ccache gcc', f'-j{jobs()}'] + args
+def make_cmd(src: Path, out: Path, args: List[str], arch: str = ARCH,
+	     cross: str = '') -> List[str]:
+	"""make for ARCH=arch; cross: a CROSS_COMPILE= prefix (crossarch.py)."""
+	cmd = ['make', '-C', str(src), f'O={out}', f'ARCH={arch}',
+	       f'CC=ccache {cross}gcc', f'-j{jobs()}']
+	if cross:
+		cmd.insert(5, f'CROSS_COMPILE={cross}')
+	return cmd + args
 
 
 def first_error(log: Path) -> str:
@@ -139,14 +144,14 @@ def first_error(log: Path) -> str:
 
 
 def make(src: Path, out: Path, args: List[str], label: str,
-	 log_name: str = 'make.log') -> float:
+	 log_name: str = 'make.log', arch: str = ARCH, cross: str = '') -> float:
 	"""Run make, keep its output in out/log_name, print a progress line
 	every few seconds; raise Error with the first error line on failure."""
 	out.mkdir(parents=True, exist_ok=True)
 	log = out / log_name
 	env = dict(os.environ)
 	env.update(make_env())
-	cmd = make_cmd(src, out, args)
+	cmd = make_cmd(src, out, args, arch, cross)
 	start = time.monotonic()
 	last = start
 	steps = 0

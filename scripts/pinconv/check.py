@@ -25,6 +25,7 @@ boots each kernel with boot.py's QEMU probe. The bisect is reset on every
 exit path.
 """
 
+import contextlib
 import fcntl
 import json
 import os
@@ -38,7 +39,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
-from pinconv import build, headerproof, series
+from pinconv import build, crossarch, headerproof, series
 from pinconv.printer import Error, stdout
 from pinconv.run import git, run
 from pinconv.tree import BASE_TAG, TOP, Tree, work_dir
@@ -93,7 +94,7 @@ def logical_lines(text: str) -> Iterator[str]:
 		yield buf.strip()
 
 
-def parse_makefile(text: str) -> List[Assignment]:
+def parse_makefile(text: str, make_vars: Optional[Dict[str, str]] = None) -> List[Assignment]:
 	"""The variable assignments of a kbuild Makefile, each with the
 	symbols its enclosing conditionals require (None for a condition we
 	cannot express as 'CONFIG_X=y': ifndef, else, other tests)."""
@@ -117,7 +118,7 @@ def parse_makefile(text: str) -> List[Assignment]:
 		m = ASSIGN_RE.match(line)
 		if m:
 			words = m.group(2)
-			for var, val in MAKE_VARS.items():
+			for var, val in (make_vars or MAKE_VARS).items():
 				words = words.replace(var, val)
 			out.append(Assignment(m.group(1), words.split(), [s for s in stack if s]))
 	return out
@@ -129,8 +130,9 @@ def find_target(assigns: List[Assignment], target: str,
 	the symbols each needs, following composite objects (foo-y := target
 	-> foo.o) and helper variables (mmu-$(CONFIG_MMU) := target ->
 	$(mmu-y)); [] if it is not linked at all."""
-	seen = set() if seen is None else seen
-	seen.add(target)
+	# The targets on this route (a cycle ends it); another route may pass
+	# the same helper (kvm-objs-$(CONFIG_KVM_E500V2) and -$(CONFIG_KVM_E500MC)).
+	seen = (seen or set()) | {target}
 	routes: List[List[str]] = []
 	for a in assigns:
 		if target not in a.words:
@@ -149,18 +151,20 @@ def find_target(assigns: List[Assignment], target: str,
 	return routes
 
 
-def cheapest(routes: List[List[str]], have: Sequence[str]) -> List[str]:
+def cheapest(routes: List[List[str]], have: Sequence[str],
+	     avoid: Sequence[str] = ()) -> List[str]:
 	"""The route needing the fewest symbols beyond have (obj-$(CONFIG_VHOST)
-	+= vhost/ for a file that needs CONFIG_VHOST anyway), first on ties."""
-	return min(routes, key=lambda r: len(set(r) - set(have)))
+	+= vhost/ for a file that needs CONFIG_VHOST anyway), first on ties;
+	one with none of avoid (symbols a config cannot have) if there is."""
+	return min(routes, key=lambda r: (len(set(r) & set(avoid)), len(set(r) - set(have))))
 
 
-def makefile_text(read: Reader, d: str) -> Tuple[str, Optional[str]]:
+def makefile_text(read: Reader, d: str, srcarch: str = SRCARCH) -> Tuple[str, Optional[str]]:
 	"""(path, text) of the Makefile kbuild reads in directory d; at the
 	top both Kbuild (obj-y) and Makefile (libs-y, core-y)."""
 	if not d:
 		texts = [t for t in (read('Kbuild'), read('Makefile'),
-				     read(f'arch/{SRCARCH}/Makefile')) if t is not None]
+				     read(f'arch/{srcarch}/Makefile')) if t is not None]
 		return 'Kbuild', '\n'.join(texts) if texts else None
 	for name in ('Kbuild', 'Makefile'):
 		text = read(f'{d}/{name}')
@@ -169,18 +173,24 @@ def makefile_text(read: Reader, d: str) -> Tuple[str, Optional[str]]:
 	return f'{d}/Makefile', None
 
 
-def kconfig_symbols(read: Reader, cfile: str) -> Tuple[List[str], List[str]]:
+def kconfig_symbols(read: Reader, cfile: str, srcarch: str = SRCARCH,
+		    avoid: Sequence[str] = ()) -> Tuple[List[str], List[str]]:
 	"""The CONFIG_ symbols that must be y for cfile (path/file.c) to be
-	compiled into vmlinux, from its directory's Makefile up to the top;
-	and the problems met (a Makefile missing, a file not linked)."""
+	compiled into vmlinux of srcarch (arch/<srcarch>/), from its
+	directory's Makefile up to the top, on routes without the symbols of
+	avoid where there are (arch/powerpc/kvm/e500_mmu.o: KVM_E500V2 or
+	KVM_E500MC); and the problems met (a Makefile missing, a file not
+	linked)."""
+	make_vars = {'$(SRCARCH)': srcarch, '$(BITS)': '64'}
 	syms: List[str] = []
 	problems: List[str] = []
 	d, _, base = cfile.rpartition('/')
 	target = base[:-2] + '.o' if base.endswith('.c') else base
 	miss = ''
 	while True:
-		path, text = makefile_text(read, d)
-		routes = find_target(parse_makefile(text), target) if text is not None else []
+		path, text = makefile_text(read, d, srcarch)
+		routes = (find_target(parse_makefile(text, make_vars), target)
+			  if text is not None else [])
 		if not routes:
 			miss = miss or (f'{target} is not linked by {path}' if text is not None
 					else f'no {path}')
@@ -193,7 +203,7 @@ def kconfig_symbols(read: Reader, cfile: str) -> Tuple[List[str], List[str]]:
 			problems.append(f'{cfile}: {miss}')
 			break
 		miss = ''
-		syms = cheapest(routes, syms) + syms
+		syms = cheapest(routes, syms, avoid) + syms
 		if not d:
 			break
 		d, _, base = d.rpartition('/')
@@ -315,6 +325,9 @@ class CommitResult:
 	kernel_doc_new: List[str] = field(default_factory=list)
 	compiler_warnings: List[str] = field(default_factory=list)
 	proof: Dict = field(default_factory=dict)	# headerproof.Proof, as a dict
+	arch: Dict[str, str] = field(default_factory=dict)	# touched .c -> the arch that built it
+	builds: List[Dict] = field(default_factory=list)	# per target: what was built, how long
+	unbuildable: Dict[str, str] = field(default_factory=dict)	# touched .c -> why
 	seconds: float = 0.0
 	reasons: List[str] = field(default_factory=list)
 
@@ -335,6 +348,8 @@ class Report:
 	seconds: float = 0.0
 	prepare_seconds: float = 0.0
 	ccache: str = ''
+	# cross targets (crossarch.Target.name) -> symbol -> touched files needing it
+	cross_config: Dict[str, Dict[str, List[str]]] = field(default_factory=dict)
 
 	@property
 	def ok(self) -> bool:
@@ -343,7 +358,7 @@ class Report:
 
 def judge(c: CommitResult) -> None:
 	"""Fill c.reasons from its results."""
-	r: List[str] = []
+	r: List[str] = [f'{f}: {why}' for f, why in c.unbuildable.items()]
 	if not c.build_ok:
 		r.append(f'build failed: {c.build_error}')
 	missing = [f for f, o in c.objects.items() if o is None]
@@ -363,7 +378,8 @@ def report_json(rep: Report) -> str:
 		'kernel': rep.kernel, 'tree': rep.tree, 'range': rep.range,
 		'ok': rep.ok, 'seconds': round(rep.seconds, 1),
 		'prepare_seconds': round(rep.prepare_seconds, 1),
-		'config': rep.config, 'config_problems': rep.config_problems,
+		'config': rep.config, 'cross_config': rep.cross_config,
+		'config_problems': rep.config_problems,
 		'failed': [c.sha for c in rep.commits if not c.ok],
 		'commits': [dict(asdict(c), ok=c.ok, build_seconds=round(c.build_seconds, 1),
 				 seconds=round(c.seconds, 1)) for c in rep.commits],
@@ -385,6 +401,9 @@ def report_md(rep: Report) -> str:
 		 f'parent of the first commit); build dir {rep.label}, incremental, ccache',
 		 '- config: scripts/configs fragment plus '
 		 + (', '.join(f'{s}=y' for s in rep.config) or 'nothing') + ' for the touched files']
+	lines += [f'- cross build {t}: ' + (', '.join(f'{s}=y' for s in syms) or 'nothing more')
+		  + ' (make prepare, then only the touched objects)'
+		  for t, syms in rep.cross_config.items()]
 	if rep.ccache:
 		lines.append(f'- ccache: {rep.ccache}')
 	lines += [f'- config problem: {p}' for p in rep.config_problems]
@@ -396,8 +415,8 @@ def report_md(rep: Report) -> str:
 		  'only by plain declarations, and that provably use none of them, '
 		  'are kept from the previous build instead of recompiled '
 		  '(scripts/pinconv/headerproof.py); all others are compiled.', '',
-		  '| # | commit | subject | build | objects | header proof | new sparse | checkpatch E/W/C | kernel-doc | verdict |',
-		  '| ---: | --- | --- | --- | --- | --- | ---: | --- | --- | --- |']
+		  '| # | commit | subject | build | objects | arch | header proof | new sparse | checkpatch E/W/C | kernel-doc | verdict |',
+		  '| ---: | --- | --- | --- | --- | --- | --- | ---: | --- | --- | --- |']
 	for i, c in enumerate(rep.commits, 1):
 		objs = sum(1 for o in c.objects.values() if o)
 		cp = c.checkpatch
@@ -405,7 +424,7 @@ def report_md(rep: Report) -> str:
 		      if c.kernel_doc else 'clean')
 		lines.append(f'| {i} | `{c.sha[:12]}` | {md_cell(c.subject)} | '
 			     f'{"ok" if c.build_ok else "FAIL"} {c.build_seconds:.1f}s | '
-			     f'{objs}/{len(c.objects)} | {proof_cell(c.proof)} | '
+			     f'{objs}/{len(c.objects)} | {arch_cell(c)} | {proof_cell(c.proof)} | '
 			     f'{sum(d["new"] for d in c.sparse_new)} | '
 			     f'{len(cp.get("errors", []))}/{len(cp.get("warnings", []))}/'
 			     f'{len(cp.get("checks", []))} | {kd} | '
@@ -416,7 +435,12 @@ def report_md(rep: Report) -> str:
 		lines.append('')
 		lines.append(f'- `{c.sha}`, files: {", ".join(c.files) or "none"}')
 		for f, o in c.objects.items():
-			lines.append(f'- {f}: {"compiled to " + o if o else "**NOT COMPILED**"}')
+			lines.append(f'- {f}: {"compiled to " + o if o else "**NOT COMPILED**"}'
+				     + (f' ({c.arch[f]})' if f in c.arch else ''))
+		for b in c.builds:
+			lines.append(f'- build {b["target"]}: ' + (b['skipped'] or
+				     f'{"ok" if b["ok"] else "FAIL"} {b["seconds"]:.1f}s'
+				     f' ({", ".join(b["files"]) or "no touched .c"})'))
 		lines += [f'- **{r}**' for r in c.reasons]
 		lines += [f'- new sparse: `{d["message"]}`'
 			  + (f' (+{d["new"]})' if d['new'] > 1 else '') for d in c.sparse_new]
@@ -432,6 +456,13 @@ def report_md(rep: Report) -> str:
 		lines += proof_lines(c.proof)
 		lines.append('')
 	return '\n'.join(lines)
+
+
+def arch_cell(c: CommitResult) -> str:
+	names = list(dict.fromkeys(c.arch.values()))
+	if c.unbuildable:
+		names.append('none')
+	return ', '.join(names) or '-'
 
 
 def proof_cell(p: Dict) -> str:
@@ -546,15 +577,16 @@ def object_of(src: Path, out: Path, cfile: str) -> Optional[str]:
 	return str(obj.relative_to(out))
 
 
-def sparse_counts(src: Path, out: Path, label: str,
-		  cfiles: Sequence[str]) -> Tuple[Counter, str]:
+def sparse_counts(src: Path, out: Path, label: str, cfiles: Sequence[str],
+		  arch: crossarch.Arch = crossarch.X86_64) -> Tuple[Counter, str]:
 	"""make C=2 on the objects of cfiles: (message counts, error)."""
 	if not cfiles:
 		return Counter(), ''
 	objs = [f[:-2] + '.o' for f in cfiles]
 	err = ''
 	try:
-		build.make(src, out, ['C=2'] + objs, label, 'sparse.log')
+		build.make(src, out, ['C=2'] + objs, label, 'sparse.log', arch.make_arch,
+			   arch.cross)
 	except Error as e:
 		err = str(e)
 	text = (out / 'sparse.log').read_text(errors='replace')
@@ -695,58 +727,138 @@ def header_proof(tree: Tree, commits: Sequence[Commit], i: int, built: str,
 	return headerproof.as_dict(chain, c.sha)
 
 
+@dataclass
+class Cross:
+	"""A cross target of a check run: its worktree and build dir."""
+	target: crossarch.Target
+	label: str
+	src: Path
+	out: Path
+
+
+@dataclass
+class Placement:
+	"""Where the range's .c files build (crossarch.choose()) and the build
+	dirs of the cross targets."""
+	choice: crossarch.Choice
+	cross: Dict[crossarch.Target, Cross] = field(default_factory=dict)
+
+	def x86_files(self, files: Sequence[str]) -> List[str]:
+		return [f for f in files if f not in self.choice.unbuildable and
+			self.choice.where.get(f, crossarch.X86_TARGET) == crossarch.X86_TARGET]
+
+	def cross_files(self, files: Sequence[str]) -> List[Tuple[Cross, List[str]]]:
+		return [(x, [f for f in files if self.choice.where.get(f) == t])
+			for t, x in self.cross.items()
+			if any(self.choice.where.get(f) == t for f in files)]
+
+
 def check_commit(tree: Tree, commits: Sequence[Commit], i: int, label: str,
-		 src: Path, out: Path, where: str, state: ProofState) -> CommitResult:
+		 src: Path, out: Path, where: str, state: ProofState,
+		 placed: Optional[Placement] = None) -> CommitResult:
 	c = commits[i]
 	r = CommitResult(c.sha, c.subject, c.parent, c.files)
 	start = time.monotonic()
+	placed = placed or Placement(crossarch.Choice())
+	ch = placed.choice
+	cfiles_all = c_files(c.files)
+	r.unbuildable = {f: ch.unbuildable[f] for f in cfiles_all if f in ch.unbuildable}
+	r.arch = {f: ch.where[f].arch.name for f in cfiles_all if f in ch.where}
+	x86 = crossarch.x86_needed(c.files, ch)
+	crosses = placed.cross_files(cfiles_all)
+	# kernel-doc and checkpatch read a worktree at the parent and the commit.
+	doc_label, doc_src = ((label, src) if x86 or not crosses
+			      else (crosses[0][0].label, crosses[0][0].src))
 	# The build dir holds the parent's complete build, but for the first
 	# commit (then the header proof starts from nothing).
 	built = headerproof.read_stamp(out)
-	if built != c.parent or not state.on:
+	if built != c.parent or not state.on or not x86:
 		headerproof.drop_stamp(out)
 		built = ''
-	build.worktree(tree, c.parent, label)
-	pc = present(src, c_files(c.files))
-	before, perr = sparse_counts(src, out, label, pc)
-	kd_before = kernel_doc(src, present(src, doc_files(c.files)))
+	before: Counter = Counter()
+	perr = ''
+	pc: List[str] = []
+	if x86:
+		build.worktree(tree, c.parent, label)
+		pc = present(src, placed.x86_files(cfiles_all))
+		before, perr = sparse_counts(src, out, label, pc)
+	for x, files in crosses:
+		build.worktree(tree, c.parent, x.label)
+		xpc = present(x.src, files)
+		pc += xpc
+		b, e = sparse_counts(x.src, x.out, x.label, xpc, x.target.arch)
+		before += b
+		perr = perr or e
+	build.worktree(tree, c.parent, doc_label)
+	kd_before = kernel_doc(doc_src, present(doc_src, doc_files(c.files)))
 	stdout.step(f'{where}: parent {c.parent[:12]}: sparse {sum(before.values())} '
 		    f'warning(s) in {len(pc)} file(s){" (" + perr + ")" if perr else ""}, '
 		    f'kernel-doc {len(kd_before)} line(s)')
 	# At the commit.
-	build.worktree(tree, c.sha, label)
-	t0 = time.monotonic()
-	if state.on:
-		r.proof = header_proof(tree, commits, i, built, label, src, out, where, state)
-	headerproof.drop_stamp(out)
-	try:
-		build.make(src, out, ['bzImage'], label)
-		r.build_ok = True
-		headerproof.write_stamp(out, c.sha)
-	except Error as e:
-		r.build_error = str(e)
-	r.build_seconds = time.monotonic() - t0
-	cfiles = present(src, c_files(c.files))
-	r.objects = {f: object_of(src, out, f) for f in cfiles}
-	r.compiler_warnings = compiler_warnings(out, c.files)
-	stdout.step(f'{where}: build {"ok" if r.build_ok else "FAILED"} in '
-		    f'{r.build_seconds:.1f}s, {sum(1 for o in r.objects.values() if o)}/'
-		    f'{len(cfiles)} touched .c compiled')
-	compiled = [f for f in cfiles if r.objects[f]]
-	if r.build_ok and compiled:
-		after, err = sparse_counts(src, out, label, compiled)
-		r.sparse_error = err
+	errors: List[str] = []
+	compiled: List[Tuple[Path, Path, str, crossarch.Arch, List[str]]] = []
+	if x86:
+		build.worktree(tree, c.sha, label)
+		t0 = time.monotonic()
+		if state.on:
+			r.proof = header_proof(tree, commits, i, built, label, src, out, where, state)
+		headerproof.drop_stamp(out)
+		try:
+			build.make(src, out, ['bzImage'], label)
+			headerproof.write_stamp(out, c.sha)
+		except Error as e:
+			errors.append(str(e))
+		seconds = time.monotonic() - t0
+		cfiles = present(src, placed.x86_files(cfiles_all))
+		r.objects = {f: object_of(src, out, f) for f in cfiles}
+		r.compiler_warnings = compiler_warnings(out, c.files)
+		r.builds.append({'target': crossarch.X86_64.name, 'label': label, 'ok': not errors,
+				 'seconds': round(seconds, 1), 'files': cfiles, 'skipped': ''})
+		compiled.append((src, out, label, crossarch.X86_64,
+				 [f for f in cfiles if r.objects[f]]))
+		stdout.step(f'{where}: build {"ok" if not errors else "FAILED"} in '
+			    f'{seconds:.1f}s, {sum(1 for o in r.objects.values() if o)}/'
+			    f'{len(cfiles)} touched .c compiled')
+	else:
+		r.builds.append({'target': crossarch.X86_64.name, 'label': label, 'ok': True,
+				 'seconds': 0.0, 'files': [], 'skipped':
+				 'not built: the commit touches only files of other architectures'})
+	for x, files in crosses:
+		build.worktree(tree, c.sha, x.label)
+		xfiles = present(x.src, files)
+		seconds, err = crossarch.build_objects(x.src, x.out, x.target, xfiles, x.label)
+		if err:
+			errors.append(f'{x.target.arch.name}: {err}')
+		objs = {f: object_of(x.src, x.out, f) for f in xfiles}
+		r.objects.update(objs)
+		r.compiler_warnings += compiler_warnings(x.out, c.files)
+		r.builds.append({'target': x.target.name, 'label': x.label, 'ok': not err,
+				 'seconds': round(seconds, 1), 'files': xfiles, 'skipped': ''})
+		compiled.append((x.src, x.out, x.label, x.target.arch, [f for f in xfiles if objs[f]]))
+		stdout.step(f'{where}: {x.target.name}: {"ok" if not err else "FAILED"} in '
+			    f'{seconds:.1f}s, {sum(1 for o in objs.values() if o)}/{len(xfiles)} '
+			    f'touched .c compiled')
+	r.build_ok = not errors
+	r.build_error = '; '.join(errors)
+	r.build_seconds = sum(b['seconds'] for b in r.builds)
+	if r.build_ok and any(files for *_, files in compiled):
+		after: Counter = Counter()
+		for xsrc, xout, xlabel, arch, files in compiled:
+			a, err = sparse_counts(xsrc, xout, xlabel, files, arch)
+			after += a
+			r.sparse_error = r.sparse_error or err
 		r.sparse_new = new_diags(before, after)
 		r.sparse_counts = {'parent': sum(before.values()), 'commit': sum(after.values())}
 		stdout.step(f'{where}: sparse {len(r.sparse_new)} new warning(s) '
 			    f'({r.sparse_counts["parent"]} -> {r.sparse_counts["commit"]})')
 	else:
 		stdout.step(f'{where}: sparse skipped (nothing compiled)')
-	r.checkpatch = checkpatch(src, c.sha)
+	build.worktree(tree, c.sha, doc_label)
+	r.checkpatch = checkpatch(doc_src, c.sha)
 	stdout.step(f'{where}: checkpatch {len(r.checkpatch["errors"])} errors, '
 		    f'{len(r.checkpatch["warnings"])} warnings, '
 		    f'{len(r.checkpatch["checks"])} checks')
-	r.kernel_doc = kernel_doc(src, present(src, doc_files(c.files)))
+	r.kernel_doc = kernel_doc(doc_src, present(doc_src, doc_files(c.files)))
 	old = without_lines(kd_before)
 	for k in r.kernel_doc:
 		key = re.sub(r':\d+(:\d+)?:', ':', k)
@@ -763,6 +875,42 @@ def check_commit(tree: Tree, commits: Sequence[Commit], i: int, label: str,
 	return r
 
 
+def symbols_reader(tree: Tree, cfiles: Dict[str, str]) -> crossarch.SymbolsOf:
+	"""kconfig_symbols() of each file at the last commit touching it."""
+	def symbols_of(f: str, arch: crossarch.Arch,
+		       avoid: Sequence[str]) -> Tuple[List[str], List[str]]:
+		return kconfig_symbols(git_reader(tree.path, cfiles[f]), f, arch.srcarch, avoid)
+	return symbols_of
+
+
+def place(tree: Tree, cfiles: Dict[str, str], first: str, tip: str,
+	  label: str) -> Placement:
+	"""Choose each file's target (crossarch.choose()), configuring the x86_64
+	build dir and each cross build dir it tries at first (the range's
+	parent); Kconfig dependencies are read at tip."""
+	placed = Placement(crossarch.Choice())
+
+	def probe(t: crossarch.Target, wanted: List[str]) -> Dict[str, str]:
+		tlabel = t.label(label)
+		src, _ = build.worktree(tree, first, tlabel)
+		out = build.build_dir(tree, tlabel)
+		if t.arch is crossarch.X86_64:
+			configure(tree.kver, src, out, label, wanted)
+			have = build.read_config(out / '.config')
+			return {s: have.get(s, 'n') for s in wanted}
+		got = crossarch.configure(src, out, t, wanted, tlabel)
+		placed.cross[t] = Cross(t, tlabel, src, out)
+		return got
+	def deps_of(arch: crossarch.Arch, sym: str) -> List[str]:
+		return crossarch.kconfig_deps(tree.path, tip, arch, sym)
+	placed.choice = crossarch.choose(list(cfiles), symbols_reader(tree, cfiles), probe,
+					 deps_of)
+	placed.cross = {t: x for t, x in placed.cross.items() if t in placed.choice.targets()}
+	for f, why in placed.choice.unbuildable.items():
+		stdout.step(f'{f}: {why}')
+	return placed
+
+
 def run_check(tree: Tree, rev: str, label: str = LABEL, proof: bool = True) -> Report:
 	rng = rev_range(rev)
 	commits = commits_of(tree, rng)
@@ -770,16 +918,29 @@ def run_check(tree: Tree, rev: str, label: str = LABEL, proof: bool = True) -> R
 		raise Error(f'no commits in {rng}')
 	start = time.monotonic()
 	cfiles = touched_c_files(commits)
-	need, problems = derive_config(tree.path, cfiles)
+	problems: List[str] = []
 	cc_before = ccache_counts()
-	stdout.step(f'check {rng}: {len(commits)} commits, {len(cfiles)} .c files; '
-		    f'config needs {", ".join(need) or "nothing beyond the fragment"}')
-	with lock(tree, label):
-		src, _ = build.worktree(tree, commits[0].parent, label)
+	stdout.step(f'check {rng}: {len(commits)} commits, {len(cfiles)} .c files')
+	first = commits[0].parent
+	with contextlib.ExitStack() as locks:
+		locks.enter_context(lock(tree, label))
+		for t in crossarch.TARGETS[1:]:
+			locks.enter_context(lock(tree, t.label(label)))
+		placed = place(tree, cfiles, first, commits[-1].sha, label)
+		ch = placed.choice
+		need = ch.symbols.get(crossarch.X86_TARGET, {})
+		src = build.worktree_dir(tree, label)
 		out = build.build_dir(tree, label)
-		for sym in configure(tree.kver, src, out, label, list(need)):
-			problems.append(f'{sym}=y did not stick after olddefconfig '
-					f'(needed by {", ".join(need[sym])}): {kconfig_hint(src, sym)}')
+		if any(crossarch.x86_needed(c.files, ch) for c in commits):
+			src, _ = build.worktree(tree, first, label)
+			# Configured by place() if a file was tried on x86_64; a
+			# no-op then, else the fragment alone.
+			for sym in configure(tree.kver, src, out, label, list(need)):
+				problems.append(f'{sym}=y did not stick after olddefconfig '
+						f'(needed by {", ".join(need[sym])}): {kconfig_hint(src, sym)}')
+		stdout.step(f'config: x86_64 needs {", ".join(need) or "nothing beyond the fragment"}'
+			    + ''.join(f'; {t.name} builds {", ".join(ch.files(t))}'
+				      for t in ch.targets() if t != crossarch.X86_TARGET))
 		for p in problems:
 			stdout.step(f'config problem: {p}')
 		prepared = time.monotonic() - start
@@ -787,9 +948,12 @@ def run_check(tree: Tree, rev: str, label: str = LABEL, proof: bool = True) -> R
 		state = ProofState(on=proof)
 		for i, c in enumerate(commits):
 			where = f'[{i + 1}/{len(commits)}] {c.sha[:12]} {c.subject[:50]}'
-			results.append(check_commit(tree, commits, i, label, src, out, where, state))
+			results.append(check_commit(tree, commits, i, label, src, out, where, state,
+						    placed))
 	rep = Report(tree.version, str(tree.path), rng, label, need, problems, results,
 		     time.monotonic() - start, prepared)
+	rep.cross_config = {t.name: syms for t, syms in ch.symbols.items()
+			    if t != crossarch.X86_TARGET}
 	cc = ccache_counts()
 	cc.subtract(cc_before)
 	rep.ccache = f'{cc["hits"]} hits, {cc["misses"]} misses (all builds in that period)'
