@@ -131,10 +131,15 @@ class Prep:
 				       env=ident)
 		self.git(['checkout', '-q', '-B', self.branch(), tip])
 
-	def set_cover(self, text: str) -> None:
-		"""b4 prep --edit-cover, the editor writing text."""
+	def set_cover(self, text: str, to: List[str], cc: List[str]) -> None:
+		"""b4 prep --edit-cover, the editor writing text and then the
+		recipients as To: and Cc: trailers (b4 send takes them from there).
+		They also keep text whole: b4 parses the cover letter's last
+		paragraph as trailers, and would move any line of text that looks
+		like one ('    2560: the rule ...')."""
+		lines = [f'To: {a}' for a in to] + [f'Cc: {a}' for a in cc]
 		with tempfile.NamedTemporaryFile('w', suffix='.txt', delete=False) as f:
-			f.write(text.strip() + '\n')
+			f.write(text.strip() + '\n\n' + '\n'.join(lines) + '\n')
 		try:
 			self.b4(['prep', '--edit-cover'], env={'EDITOR': f'cp {f.name}'})
 		finally:
@@ -159,12 +164,11 @@ class Prep:
 
 	# -- messages ----------------------------------------------------------------
 
-	def messages(self, to: List[str], cc: List[str]) -> List[B4Message]:
+	def messages(self) -> List[B4Message]:
 		"""b4 send -o: b4's messages, written, not sent."""
 		out = Path(tempfile.mkdtemp(prefix='b4-out-', dir=self.path.parent))
 		try:
-			self.b4(['send', '-o', str(out), '--no-sign',
-				 *(['--to', *to] if to else []), *(['--cc', *cc] if cc else [])])
+			self.b4(['send', '-o', str(out), '--no-sign'])
 			msgs = sorted((parse(f.read_bytes()) for f in out.glob('*.eml')),
 				      key=lambda m: m.num)
 		finally:

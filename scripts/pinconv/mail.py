@@ -594,11 +594,11 @@ def b4_messages(tr: Tree, sdir: Path, prep: Prep, patches: List[Patch], state: D
 	changes = ''
 	if prev:
 		changes = changes_since(prev, patches, prep.range_diff(prev['version']))
-	prep.set_cover(cover_text(patches[0], changes))
 	to, cc = cover
 	if not to and not cc:        # b4 needs someone; make email addresses them anyway
 		to = [patches[0].header('From')]
-	return version, prep.messages(to, cc)
+	prep.set_cover(cover_text(patches[0], changes), to, cc)
+	return version, prep.messages()
 
 
 def email_locked(tr: Tree, sdir: Path, extra_to: List[str], extra_cc: List[str],
