@@ -71,9 +71,9 @@ class Prep:
 		"""b4's output (log: its log lines too, which go to stderr)."""
 		p = run(['b4', *args], cwd=self.path, env=dict(self.env(), **(env or {})), check=False)
 		if p.returncode:
-			lines = [l for l in (p.stderr + p.stdout).splitlines()
-				 if 'CRITICAL' in l or 'ERROR' in l] or \
-				(p.stderr + p.stdout).strip().splitlines() or ['?']
+			out = (p.stderr + p.stdout).strip().splitlines()
+			lines = [l for l in out if 'CRITICAL' in l or 'ERROR' in l] or \
+				out[-1:] or ['?']     # a traceback's last line
 			raise Error(f'b4 {" ".join(args[:2])} failed in {self.path}: '
 				    f'{lines[0].strip()}')
 		return p.stdout + p.stderr if log else p.stdout

@@ -225,29 +225,29 @@ def build_commits(prep: Prep, base: str, patches: List[Patch]) -> List[str]:
 	"""Apply the patch files onto base as git am would, without a checkout,
 	in b4's clone. Committer = author, so a version's commit ids depend
 	only on its files."""
-	tmp = prep.path.parent / 'build'
+	tmp = prep.path / '.git' / 'pinconv-build'
 	tmp.mkdir(exist_ok=True)
 	env = dict(prep.env(), GIT_INDEX_FILE=str(tmp / 'index'))
-	git(['read-tree', base], cwd=tmp, env=env)
+	git(['read-tree', base], cwd=prep.path, env=env)
 	parent, commits = base, []
 	for p in patches[1:]:
 		info = run_file(['git', 'mailinfo', str(tmp / 'msg'), str(tmp / 'diff')],
-				p.path, tmp, env)
+				p.path, prep.path, env)
 		fields = dict(l.split(': ', 1) for l in
 			      info.stdout.decode(errors='replace').splitlines() if ': ' in l)
-		ap = run(['git', 'apply', '--cached', tmp / 'diff'], cwd=tmp, env=env,
+		ap = run(['git', 'apply', '--cached', tmp / 'diff'], cwd=prep.path, env=env,
 			 check=False)
 		if ap.returncode:
 			first = (ap.stderr.strip().splitlines() or ['?'])[0]
 			raise Error(f'{p.path.name} does not apply to {base[:12]}: {first}')
-		tree_id = git(['write-tree'], cwd=tmp, env=env)
+		tree_id = git(['write-tree'], cwd=prep.path, env=env)
 		who = {'GIT_AUTHOR_NAME': fields.get('Author', ''),
 		       'GIT_AUTHOR_EMAIL': fields.get('Email', ''),
 		       'GIT_AUTHOR_DATE': fields.get('Date', '')}
 		who.update({k.replace('AUTHOR', 'COMMITTER'): v for k, v in who.items()})
 		msg = fields.get('Subject', p.subject) + '\n\n' + \
 			(tmp / 'msg').read_text(errors='replace')
-		parent = git(['commit-tree', tree_id, '-p', parent, '-F', '-'], cwd=tmp,
+		parent = git(['commit-tree', tree_id, '-p', parent, '-F', '-'], cwd=prep.path,
 			     env=dict(env, **who), input=msg)
 		commits.append(parent)
 	return commits
@@ -594,8 +594,11 @@ def b4_messages(tr: Tree, sdir: Path, prep: Prep, patches: List[Patch], state: D
 	changes = ''
 	if prev:
 		changes = changes_since(prev, patches, prep.range_diff(prev['version']))
-	to, cc = cover
-	if not to and not cc:        # b4 needs someone; make email addresses them anyway
+	# b4's view of the recipients (make email addresses each message
+	# itself): the ones SMTP can take, as b4 0.12 fails on an address it
+	# cannot parse; b4 needs someone.
+	to, cc = [[a for a in l if not unusable(a, '')] for l in cover]
+	if not to and not cc:
 		to = [patches[0].header('From')]
 	prep.set_cover(cover_text(patches[0], changes), to, cc)
 	return version, prep.messages()
