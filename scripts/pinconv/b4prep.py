@@ -219,7 +219,7 @@ def restore_crs(b4_body: bytes, source: bytes) -> bytes:
 	source's lines without them."""
 	if b'\r' not in source:
 		return b4_body
-	src = source.split(b'\n')
+	src = source.rstrip(b'\n').split(b'\n')
 	bare = [l.rstrip(b'\r') for l in src]
 	lines = b4_body.split(b'\n')
 	for k in range(len(lines) - len(src) + 1):

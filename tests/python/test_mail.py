@@ -749,6 +749,20 @@ def test_unsent_version_is_not_counted(kernel: Kernel, smtpd: Tuple[Inbox, str])
 	assert p.returncode == 0 and 'nothing to send: v2 was delivered' in p.stdout
 
 
+def test_restore_crs() -> None:
+	"""b4 0.12 writes a patch's CRLF lines without their CR: they are put
+	back from the patch as git shows it, around b4's in-body From: and
+	signature."""
+	from pinconv import b4prep
+	source = b'Subject.\n---\n+Gr\xc3\xbc\xc3\x9fe\r\n+x\n'
+	b4 = b'From: Other <o@example.org>\n\n' + source.replace(b'\r', b'') + b'-- \n2.39.5\n'
+	assert b4prep.restore_crs(b4, source) == \
+		b'From: Other <o@example.org>\n\n' + source + b'-- \n2.39.5\n'
+	assert b4prep.restore_crs(b'x\n', b'x\n') == b'x\n'
+	with pytest.raises(mail.Error):
+		b4prep.restore_crs(b'other\n', source)
+
+
 def test_send_errors_are_one_line() -> None:
 	server = mail.Server('h', 2, '', 'me', '', 'x')
 	assert mail.smtp_error(ConnectionRefusedError(111, 'Connection refused'), server,
