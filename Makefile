@@ -61,7 +61,8 @@ audit: deps-check
 audit-baseline: deps-check
 	@$(PINCONV) audit $(TREEARGS) --write-baseline reports/$(KVER)/audit-baseline.json
 
-# Mail the series: writes work/mail/$(KVER)/outbox/ and shows who gets what;
+# Mail the series through b4 (b4 prep, b4 send -o in work/mail/$(KVER)/b4/):
+# writes work/mail/$(KVER)/outbox/ and shows who gets what;
 # sends only with SEND=1 SMTP=host:port on the command line. TO=, CC= add
 # addresses; FORCE=1 sends despite failed checks. (CC, SEND and FORCE from
 # the environment are ignored: make's CC is the C compiler.)

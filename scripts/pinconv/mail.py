@@ -1,46 +1,46 @@
 # SPDX-License-Identifier: GPL-2.0
-"""make email: mail the generated series to the people get_maintainer.pl
-names, threaded and versioned, and never by accident.
+"""make email: the generated series handed to b4 (b4prep), and mailed
+only as pinconv's guard rails allow.
+
+b4 makes the messages: versions, change-id, Message-Ids, threading, the
+cover letter from its template with the range-diff against the version
+sent before. This module is the glue around it: the series from
+patches/<kver>/, recipients from get_maintainer.pl per patch, the checks
+before anything is sent, and delivery by SMTP (mailsmtp), recorded only as
+the server confirmed it.
 
 Everything it keeps is under work/mail/<kver>/ (PINCONV_MAIL moves it):
 
-  outbox/NNNN-*.eml   the messages of the current version, as they go out
   series/             the copy of patches/<kver>/ this run works on
+  b4/, b4.gitconfig   b4's clone of the workspace and its prep branch
+  outbox/NNNN-*.eml   b4's messages of this run, addressed as they go out
+  vN/NNNN-*.eml       b4's messages of version N as first sent: a retry or
+                      a late recipient gets these, with the same Message-Ids
   state.json          each version: per message its diff hash (git
                       patch-id), Message-Id, recipients and the recipients
-                      it was delivered to
-  repo.git/           the series rebuilt from the patch files onto the
-                      baseline, one tag per version sent (for range-diff);
-                      it borrows the workspace's objects
-
-It talks SMTP itself, one connection and transaction per message: a
-recipient is delivered only once the server has accepted its RCPT and then
-the message (250 after DATA), and every address (TO=, CC=, get_maintainer.pl's,
-the From:) is checked to be one SMTP can take before the first message goes.
+                      the server accepted it for
 """
 
-import binascii
 import concurrent.futures
-from email.header import decode_header, make_header
-from email.utils import formataddr, formatdate, getaddresses, parseaddr
 import fcntl
 import hashlib
-import ipaddress
 import json
 import os
 import re
 import shutil
-import smtplib
-import socket
-import ssl
 import subprocess
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Tuple, Union
+from typing import Dict, Iterator, List, Optional, Tuple
 
-from pinconv import series, tree as treemod
+from pinconv import b4prep, series, tree as treemod
+from pinconv.b4prep import B4Message, Prep
+from pinconv.mailaddr import (addr_key, address_problem, header_addr, merge,  # noqa: F401
+			      minus, parse_addrs, split_addr, unusable)
+from pinconv.mailsmtp import (Server, credential, deliver, parse_smtp,  # noqa: F401
+			      smtp_error)
 from pinconv.printer import Error, error, stdout
 from pinconv.run import git, run
 from pinconv.tree import Tree
@@ -54,15 +54,6 @@ CC_ROLES = ['--nom']
 PREFIX_RE = re.compile(r'^\[(?:RFC )?PATCH(?: v\d+)?(?: (\d+)/(\d+))?\]\s*')
 SHORTLOG_RE = re.compile(r'^\S[^\n]* \(\d+\):$', re.M)
 TEMPLATE = ('*** SUBJECT HERE ***', '*** BLURB HERE ***')
-# Headers this module writes itself; the rest of format-patch's are kept.
-OWN_HEADERS = {'from', 'to', 'cc', 'subject', 'date', 'message-id',
-	       'in-reply-to', 'references'}
-# An address SMTP takes (RFC 5321): a dot-atom local part, a fully
-# qualified domain or an address literal, within its length limits.
-ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
-LOCAL_RE = re.compile(rf'^{ATOM}(?:\.{ATOM})*$')
-LABEL_RE = re.compile(r'^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$')
-SMTP_TIMEOUT = 60        # seconds, for each exchange with the server
 
 
 @dataclass
@@ -85,20 +76,24 @@ class Patch:
 
 @dataclass
 class Message:
+	"""b4's message of one patch file, and who it goes to."""
 	patch: Patch
-	message_id: str
-	subject: str             # with [PATCH vN i/n]
+	b4: B4Message
 	to: List[str]
 	cc: List[str]
-	body: str
-	reply_to: str            # the cover letter's Message-Id, '' for it
 	orphan: bool             # nobody of its own: goes to the cover's people
-	sender: str              # the series' From: the cover letter's
 
 	@property
 	def name(self) -> str:
 		return self.patch.path.name
 
+	@property
+	def subject(self) -> str:
+		return self.b4.subject
+
+	@property
+	def message_id(self) -> str:
+		return self.b4.message_id
 
 def state_dir(tr: Tree) -> Path:
 	root = Path(os.environ.get('PINCONV_MAIL') or treemod.work_dir() / 'mail')
@@ -224,156 +219,41 @@ def series_key(base: str, patches: List[Patch]) -> str:
 				  for p in patches[1:]))
 
 
-# -- the commits of a version, for range-diff and the freshness check -------
+# -- the series as commits, for b4 and the freshness check --------------------
 
-def mail_repo(tr: Tree, sdir: Path) -> Path:
-	repo = sdir / 'repo.git'
-	if not (repo / 'HEAD').is_file():
-		git(['init', '-q', '--bare', str(repo)], cwd=sdir)
-	common = Path(git(['rev-parse', '--git-common-dir'], cwd=tr.path))
-	objects = str((tr.path / common).resolve() / 'objects')
-	alt = repo / 'objects' / 'info' / 'alternates'
-	if not alt.is_file() or alt.read_text().strip() != objects:
-		alt.write_text(objects + '\n')
-	return repo
-
-
-def build_commits(repo: Path, base: str, patches: List[Patch]) -> List[str]:
-	"""Apply the patch files onto base as git am would, without a checkout.
-
-	Committer = author, so a version's commit ids depend only on its files.
-	"""
-	tmp = repo / 'pinconv-build'
+def build_commits(prep: Prep, base: str, patches: List[Patch]) -> List[str]:
+	"""Apply the patch files onto base as git am would, without a checkout,
+	in b4's clone. Committer = author, so a version's commit ids depend
+	only on its files."""
+	tmp = prep.path / '.git' / 'pinconv-build'
 	tmp.mkdir(exist_ok=True)
-	env = {'GIT_DIR': str(repo), 'GIT_INDEX_FILE': str(tmp / 'index')}
-	git(['read-tree', base], cwd=tmp, env=env)
+	env = dict(prep.env(), GIT_INDEX_FILE=str(tmp / 'index'))
+	git(['read-tree', base], cwd=prep.path, env=env)
 	parent, commits = base, []
 	for p in patches[1:]:
 		info = run_file(['git', 'mailinfo', str(tmp / 'msg'), str(tmp / 'diff')],
-				p.path, tmp, env)
+				p.path, prep.path, env)
 		fields = dict(l.split(': ', 1) for l in
 			      info.stdout.decode(errors='replace').splitlines() if ': ' in l)
-		ap = run(['git', 'apply', '--cached', tmp / 'diff'], cwd=tmp, env=env,
+		ap = run(['git', 'apply', '--cached', tmp / 'diff'], cwd=prep.path, env=env,
 			 check=False)
 		if ap.returncode:
 			first = (ap.stderr.strip().splitlines() or ['?'])[0]
 			raise Error(f'{p.path.name} does not apply to {base[:12]}: {first}')
-		tree_id = git(['write-tree'], cwd=tmp, env=env)
+		tree_id = git(['write-tree'], cwd=prep.path, env=env)
 		who = {'GIT_AUTHOR_NAME': fields.get('Author', ''),
 		       'GIT_AUTHOR_EMAIL': fields.get('Email', ''),
 		       'GIT_AUTHOR_DATE': fields.get('Date', '')}
 		who.update({k.replace('AUTHOR', 'COMMITTER'): v for k, v in who.items()})
 		msg = fields.get('Subject', p.subject) + '\n\n' + \
 			(tmp / 'msg').read_text(errors='replace')
-		parent = git(['commit-tree', tree_id, '-p', parent, '-F', '-'], cwd=tmp,
+		parent = git(['commit-tree', tree_id, '-p', parent, '-F', '-'], cwd=prep.path,
 			     env=dict(env, **who), input=msg)
 		commits.append(parent)
 	return commits
 
 
-def range_diff(repo: Path, old_base: str, old: List[str], base: str,
-	       new: List[str]) -> str:
-	if not old or not new:
-		return ''
-	p = run(['git', 'range-diff', '--no-color', f'{old_base}..{old[-1]}',
-		 f'{base}..{new[-1]}'], cwd=repo, env={'GIT_DIR': str(repo)},
-		check=False)
-	out = p.stdout.rstrip()
-	if p.returncode or len(out.splitlines()) > 400:
-		p = run(['git', 'range-diff', '--no-color', '-s', f'{old_base}..{old[-1]}',
-			 f'{base}..{new[-1]}'], cwd=repo, env={'GIT_DIR': str(repo)},
-			check=False)
-		out = p.stdout.rstrip() if p.returncode == 0 else ''
-	return out
-
-
 # -- recipients --------------------------------------------------------------
-
-def split_addr(a: str) -> Tuple[str, str]:
-	"""(name, address) of 'Name <address>', an address literal (x@[10.0.0.1])
-	too, which the strict parseaddr of newer Pythons returns as ('', '')."""
-	return addr_list(a)[0] if a else ('', '')
-
-
-def addr_list(text: str) -> List[Tuple[str, str]]:
-	out = getaddresses([text])
-	if '@[' in text and not all(a for _, a in out):
-		try:
-			out = getaddresses([text], strict=False)   # type: ignore[call-arg]
-		except TypeError:                                 # a Python without strict
-			pass
-	return out
-
-
-def addr_key(a: str) -> str:
-	return split_addr(a)[1].lower()
-
-
-def merge(*lists: List[str]) -> List[str]:
-	out: List[str] = []
-	seen = set()
-	for l in lists:
-		for a in l:
-			if addr_key(a) and addr_key(a) not in seen:
-				seen.add(addr_key(a))
-				out.append(a)
-	return out
-
-
-def minus(a: List[str], b: List[str]) -> List[str]:
-	drop = {addr_key(x) for x in b}
-	return [x for x in a if addr_key(x) not in drop]
-
-
-def address_problem(addr: str) -> str:
-	"""Why SMTP cannot take addr; '' if it can."""
-	if re.search(r'[\s\x00-\x1f\x7f]', addr):
-		return 'it has a space or a control character'
-	local, at, domain = addr.rpartition('@')
-	if not at or not local or not domain:
-		return 'it is not local@domain'
-	if len(addr.encode(errors='surrogateescape')) > 254 or \
-	   len(local.encode(errors='surrogateescape')) > 64:
-		return 'it is longer than SMTP allows (RFC 5321: 64 octets before the @, 254 in all)'
-	if not LOCAL_RE.match(local):
-		return f'its local part {local} has characters or dots SMTP does not take unquoted'
-	if domain.startswith('[') and domain.endswith(']'):
-		lit = domain[1:-1]
-		try:
-			ipaddress.ip_address(lit[5:] if lit.lower().startswith('ipv6:') else lit)
-			return ''
-		except ValueError:
-			return f'{domain} is not an IPv4 or [IPv6:...] address literal'
-	labels = domain.split('.')
-	if len(labels) < 2:
-		return f'its domain {domain} is not fully qualified (no dot, as in example.org)'
-	bad = [l for l in labels if not LABEL_RE.match(l)]
-	if bad:
-		return (f'its domain {domain} has the label {bad[0]!r}: letters, digits and '
-			f'inner hyphens only, 1 to 63 of them')
-	return ''
-
-
-def unusable(addr: str, where: str) -> str:
-	"""One line on why addr, which came from where, cannot be mailed; ''
-	if it can."""
-	a = split_addr(addr)[1]
-	why = address_problem(a) if a else 'it is not an email address'
-	return f'{a or addr} is not a usable email address (from {where}): {why}' if why else ''
-
-
-def parse_addrs(text: str, what: str) -> List[str]:
-	"""'a@b.org, Name <c@d.org>' -> addresses; TO= and CC= come this way."""
-	out = []
-	for name, addr in addr_list(text):
-		if not addr:
-			raise Error(f'{what}={text!r}: {name!r} is not an email address')
-		bad = unusable(addr, f'{what}={text!r}')
-		if bad:
-			raise Error(bad)
-		out.append(formataddr((name, addr)))
-	return out
-
 
 def unusable_addresses(patches: List[Patch],
 		       rcpts: List[Tuple[List[str], List[str]]]) -> List[str]:
@@ -445,25 +325,18 @@ def save_state(sdir: Path, state: Dict) -> None:
 def delivered_any(v: Dict) -> bool:
 	return any(m['delivered'] for m in v['messages'])
 
+def last_sent(state: Dict, before: Optional[int] = None) -> Optional[Dict]:
+	"""The last version that reached anyone (before version before)."""
+	sent = [v for v in state['versions'] if delivered_any(v)
+		and (before is None or v['version'] < before)]
+	return sent[-1] if sent else None
 
-def pick_version(state: Dict, key: str) -> Tuple[int, Optional[Dict], Optional[Dict]]:
-	"""(version number, its record if resuming it, the version before it).
 
-	The same series again is the same version; a changed series is the
-	next one, unless the last version never reached anyone: then it is
-	that version again.
-	"""
+def resumed(state: Dict, key: str) -> Optional[Dict]:
+	"""The record of the last version if it is this series: its messages
+	are kept and go out again as they were (same Message-Ids)."""
 	vs = state['versions']
-	if not vs:
-		return 1, None, None
-	last = vs[-1]
-	sent = [v for v in vs if delivered_any(v)]
-	if last['key'] == key:
-		prev = [v for v in sent if v['version'] < last['version']]
-		return last['version'], last, prev[-1] if prev else None
-	if delivered_any(last):
-		return last['version'] + 1, None, last
-	return last['version'], None, sent[-1] if sent else None
+	return vs[-1] if vs and vs[-1]['key'] == key else None
 
 
 def changes_since(prev: Dict, patches: List[Patch], rdiff: str) -> str:
@@ -494,31 +367,25 @@ def changes_since(prev: Dict, patches: List[Patch], rdiff: str) -> str:
 		lines += ['', f'Range-diff against v{prev["version"]}:', rdiff]
 	return '\n'.join(lines)
 
-
-def with_changes(body: str, changes: str) -> str:
-	"""The cover letter's body with changes before its shortlog."""
-	m = SHORTLOG_RE.search(body)
-	at = m.start() if m else body.find('\nbase-commit:') + 1
-	return body[:at] + changes + '\n\n' + body[at:]
+def cover_text(cover: Patch, changes: str) -> str:
+	"""The cover letter for b4: the generated one's subject and text
+	(b4's template adds the shortlog, diffstat, base-commit, change-id),
+	then what changed since the last version."""
+	m = SHORTLOG_RE.search(cover.body)
+	at = m.start() if m else max(cover.body.find('\nbase-commit:'), 0)
+	text = f'{cover.subject}\n\n{cover.body[:at].strip()}'
+	return text + (f'\n\n{changes}' if changes else '') + '\n'
 
 
 # -- messages ----------------------------------------------------------------
 
-def domain_of(patches: List[Patch]) -> str:
-	d = os.environ.get('PINCONV_MSGID_DOMAIN', '')
-	if not d:
-		d = parseaddr(patches[0].header('From'))[1].partition('@')[2]
-	return d or 'localhost'
-
-
-def make_messages(patches: List[Patch], rcpts: List[Tuple[List[str], List[str]]],
-		  to: List[str], cc: List[str], version: int, key: str,
-		  label: str, changes: str) -> List[Message]:
-	domain = domain_of(patches)
-	v = f' v{version}' if version > 1 else ''
-	out: List[Message] = []
+def plan(patches: List[Patch], rcpts: List[Tuple[List[str], List[str]]],
+	 to: List[str], cc: List[str]) -> List[Tuple[List[str], List[str], bool]]:
+	"""(To, Cc, orphan) of each message: a patch to its own people and
+	TO=/CC=, the cover letter to all of them."""
 	cover_to = merge(*[t for t, _ in rcpts[1:]])
 	cover_cc = minus(merge(*[c for _, c in rcpts[1:]]), cover_to)
+	out: List[Tuple[List[str], List[str], bool]] = []
 	for p, (pto, pcc) in zip(patches, rcpts):
 		if p.num == 0:
 			pto, pcc = cover_to, cover_cc
@@ -526,80 +393,76 @@ def make_messages(patches: List[Patch], rcpts: List[Tuple[List[str], List[str]]]
 		mcc = minus(merge(pcc, cc), mto)
 		orphan = p.num > 0 and not mto and not mcc
 		if orphan:
-			mto, mcc = out[0].to, out[0].cc
+			mto, mcc = out[0][0], out[0][1]
 		if not mto:
 			mto, mcc = mcc, []
-		mid = f'<pinconv-{label}-v{version}-{p.num}-{key[:12]}@{domain}>'
-		body = with_changes(p.body, changes) if p.num == 0 and changes else p.body
-		out.append(Message(p, mid, f'[PATCH{v} {p.num}/{p.total}] {p.subject}',
-				   mto, mcc, body, out[0].message_id if out else '', orphan,
-				   patches[0].header('From')))
+		out.append((mto, mcc, orphan))
 	return out
 
 
-def header_addr(a: str) -> str:
-	"""a for a To: or Cc: header: a name that is not ASCII RFC 2047-encoded."""
-	return formataddr(split_addr(a), 'utf-8')
+def with_b4(patches: List[Patch], b4msgs: List[B4Message],
+	    addressing: List[Tuple[List[str], List[str], bool]]) -> List[Message]:
+	if [m.num for m in b4msgs] != [p.num for p in patches]:
+		raise Error(f'b4 made {len(b4msgs)} messages of {len(patches)} patch files')
+	return [Message(p, b, to, cc, orphan)
+		for p, b, (to, cc, orphan) in zip(patches, b4msgs, addressing)]
 
 
-def qp(body: str) -> str:
+def qp(body: bytes) -> bytes:
 	"""body quoted-printable, its CRs too (binascii's text mode leaves them)."""
-	raw = body.encode('utf-8', 'surrogateescape')
-	return b'\n'.join(binascii.b2a_qp(l, istext=False)
-			  for l in raw.split(b'\n')).decode('ascii')
+	import binascii
+	return b'\n'.join(binascii.b2a_qp(l, istext=False) for l in body.split(b'\n'))
 
 
-def transfer(headers: List[Tuple[str, str]], body: str) -> Tuple[List[Tuple[str, str]], str]:
-	"""The MIME headers and the body as they travel, as git send-email
-	--8bit-encoding=UTF-8 --transfer-encoding=auto made them: a body that
-	is not ASCII declared UTF-8, one with a CR or a line over 998 octets
-	(SMTP's limit) quoted-printable."""
-	long = '\r' in body or any(len(l.encode('utf-8', 'surrogateescape')) > 998
-				   for l in body.split('\n'))
-	if not long and body.isascii():
-		return headers, body
-	have = {k.lower(): v for k, v in headers}
-	out = [(k, v) for k, v in headers if k.lower() != 'content-transfer-encoding']
-	if 'mime-version' not in have:
-		out.insert(0, ('MIME-Version', '1.0'))
-	if 'content-type' not in have:
-		out.append(('Content-Type', 'text/plain; charset=UTF-8'))
-	cte = 'quoted-printable' if long else have.get('content-transfer-encoding', '8bit')
-	out.append(('Content-Transfer-Encoding', cte))
-	return out, qp(body) if long else body
+def addressed(m: Message, to: List[str], cc: List[str]) -> bytes:
+	"""b4's message with To: and Cc: naming to and cc, the body as SMTP
+	carries it: quoted-printable if it has a CR or a line over 998 octets
+	(b4 0.12 writes every body 8bit)."""
+	head, _, body = m.b4.data.partition(b'\n\n')
+	lines: List[bytes] = []
+	skip = False
+	for l in head.split(b'\n'):
+		if l[:1] in (b' ', b'\t') and skip:
+			continue
+		skip = l.lower().split(b':')[0] in (b'to', b'cc', b'content-transfer-encoding')
+		if not skip:
+			lines.append(l)
+	if b'\r' in body or any(len(l) > 998 for l in body.split(b'\n')):
+		body = qp(body)
+		lines.append(b'Content-Transfer-Encoding: quoted-printable')
+	else:
+		lines.append(b'Content-Transfer-Encoding: ' +
+			     (b'7bit' if body.isascii() else b'8bit'))
+	for name, addrs in (('To', to), ('Cc', cc)):
+		if addrs:
+			lines.append(f'{name}: '.encode() +
+				     ',\n\t'.join(header_addr(a) for a in addrs).encode())
+	return b'\n'.join(lines) + b'\n\n' + body
 
 
-def render(m: Message, to: List[str], cc: List[str], date: str = '') -> str:
-	"""The message as an RFC 5322 file, to and cc as its recipients, made
-	as git send-email made it: From: the series' sender (a patch author
-	other than it first in the body), the body as transfer() has it."""
-	body = m.body
-	author = m.patch.header('From')
-	if split_addr(author) != split_addr(m.sender):
-		body = f'From: {make_header(decode_header(author))}\n\n{body}'
-	kept, body = transfer([(k, v) for k, v in m.patch.headers
-			       if k.lower() not in OWN_HEADERS], body)
-	h = [('From', m.sender)]
-	if to:
-		h.append(('To', ',\n\t'.join(header_addr(a) for a in to)))
-	if cc:
-		h.append(('Cc', ',\n\t'.join(header_addr(a) for a in cc)))
-	h += [('Subject', m.subject), ('Date', date or m.patch.header('Date')),
-	      ('Message-Id', m.message_id)]
-	if m.reply_to:
-		h += [('In-Reply-To', m.reply_to), ('References', m.reply_to)]
-	return ''.join(f'{k}: {v}\n' for k, v in h + kept) + '\n' + body
-
-
-def write_outbox(sdir: Path, messages: List[Message]) -> Path:
-	box = sdir / 'outbox'
+def write_box(box: Path, messages: List[Message], raw: bool = False) -> Path:
+	"""The messages as files named after their patch files: addressed
+	(outbox/) or as b4 made them (vN/)."""
 	box.mkdir(parents=True, exist_ok=True)
 	for f in box.glob('*.eml'):
 		f.unlink()
 	for m in messages:
-		(box / (m.patch.path.stem + '.eml')).write_text(
-			render(m, m.to, m.cc), errors='surrogateescape')
+		(box / (m.patch.path.stem + '.eml')).write_bytes(
+			m.b4.data if raw else addressed(m, m.to, m.cc))
 	return box
+
+
+def kept_messages(sdir: Path, rec: Dict) -> List[B4Message]:
+	box = sdir / f'v{rec["version"]}'
+	out = []
+	for r in rec['messages']:
+		f = box / (Path(r['file']).stem + '.eml')
+		if not f.is_file():
+			raise Error(f'{rel(f)} is missing: it is v{rec["version"]} as it was '
+				    f'sent; restore it, or make a new version')
+		out.append(b4prep.parse(f.read_bytes()))
+	return out
+
 
 
 # -- checks --------------------------------------------------------------------
@@ -613,11 +476,10 @@ def check_base(tr: Tree, base: str) -> List[str]:
 			f'run make spatch']
 	return []
 
-
-def check_branch(tr: Tree, repo: Path, base: str, commits: List[str]) -> List[str]:
+def check_branch(tr: Tree, prep: Prep, base: str, commits: List[str]) -> List[str]:
 	"""The series applied to the baseline must be the branch's tree."""
 	tip = commits[-1] if commits else base
-	mine = git(['rev-parse', f'{tip}^{{tree}}'], cwd=repo, env={'GIT_DIR': str(repo)})
+	mine = prep.git(['rev-parse', f'{tip}^{{tree}}'])
 	theirs = git(['rev-parse', f'{treemod.BRANCH}^{{tree}}'], cwd=tr.path)
 	if mine == theirs:
 		return []
@@ -651,174 +513,6 @@ def checks(tr: Tree, patches: List[Patch], messages: List[Message],
 	return problems + tree_problems
 
 
-# -- sending -------------------------------------------------------------------
-
-@dataclass
-class Server:
-	"""The SMTP server, and how to talk to it (git config sendemail.*)."""
-	host: str
-	port: int
-	encryption: str          # '', 'tls' (STARTTLS) or 'ssl'
-	user: str                # '': no login
-	password: str            # '' with a user: ask git credential
-	helo: str
-
-	def __str__(self) -> str:
-		return f'[{self.host}]:{self.port}' if ':' in self.host else \
-			f'{self.host}:{self.port}'
-
-
-@dataclass
-class Outcome:
-	"""What the server did with one message."""
-	delivered: List[str]     # the recipients it took it for, lowercased
-	error: str               # why not for the others; '' if none
-	refused: Dict[str, str]  # recipient: the server's reply to its RCPT TO
-
-
-def git_config(key: str) -> str:
-	return git(['config', key], cwd=treemod.TOP, check=False)
-
-
-def parse_smtp(smtp: str) -> Server:
-	"""SMTP=host:port, else git config sendemail.smtpServer and
-	smtpServerPort; encryption, login and EHLO name from git config, as
-	git send-email takes them."""
-	enc = git_config('sendemail.smtpEncryption').lower()
-	if enc not in ('', 'none', 'tls', 'ssl'):
-		raise Error(f'git config sendemail.smtpEncryption={enc!r} is none of tls, ssl, none')
-	enc = '' if enc == 'none' else enc
-	if smtp:
-		host, _, port = smtp.rpartition(':')
-		if not host or not port.isdigit():
-			raise Error(f'SMTP={smtp!r} is not host:port')
-	else:
-		host = git_config('sendemail.smtpServer')
-		if not host:
-			raise Error('SEND=1 needs SMTP=host:port (or git config sendemail.smtpServer)')
-		if host.startswith('/'):
-			raise Error(f'git config sendemail.smtpServer is a program ({host}): '
-				    f'make email needs an SMTP server: give SMTP=host:port')
-		port = git_config('sendemail.smtpServerPort') or ('465' if enc == 'ssl' else '25')
-		if not port.isdigit():
-			raise Error(f'git config sendemail.smtpServerPort={port!r} is not a port number')
-	user = git_config('sendemail.smtpUser')
-	return Server(host.strip('[]'), int(port), enc, user,
-		      git_config('sendemail.smtpPass') if user else '',
-		      git_config('sendemail.smtpDomain') or socket.getfqdn())
-
-
-def credential(server: Server) -> str:
-	"""The password of sendemail.smtpUser as git send-email gets it: git
-	credential (a helper, else a prompt on the terminal)."""
-	p = run(['git', 'credential', 'fill'], cwd=treemod.TOP, check=False,
-		input=f'protocol=smtp\nhost={server}\nusername={server.user}\n\n')
-	pw = [l[len('password='):] for l in p.stdout.splitlines() if l.startswith('password=')]
-	if p.returncode or not pw:
-		raise Error(f'no password for SMTP user {server.user} on {server}: set git '
-			    f'config sendemail.smtpPass or a credential helper')
-	return pw[0]
-
-
-def connect(server: Server) -> smtplib.SMTP:
-	"""A session with the server, encrypted and logged in as git config says."""
-	if server.encryption == 'ssl':
-		s: smtplib.SMTP = smtplib.SMTP_SSL(server.host, server.port, server.helo,
-						  timeout=SMTP_TIMEOUT,
-						  context=ssl.create_default_context())
-	else:
-		s = smtplib.SMTP(server.host, server.port, server.helo, timeout=SMTP_TIMEOUT)
-	try:
-		s.ehlo_or_helo_if_needed()
-		if server.encryption == 'tls':
-			s.starttls(context=ssl.create_default_context())
-			s.ehlo_or_helo_if_needed()
-		if server.user:
-			s.login(server.user, server.password)
-	except BaseException:
-		s.close()
-		raise
-	return s
-
-
-def hang_up(s: smtplib.SMTP) -> None:
-	try:
-		s.quit()
-	except (OSError, smtplib.SMTPException):
-		s.close()
-
-
-def reply(code: int, text: Union[bytes, str]) -> str:
-	"""An SMTP reply on one line: '550 5.1.1 no such user'."""
-	if isinstance(text, bytes):
-		text = text.decode('utf-8', 'replace')
-	return ' '.join(f'{code} {text}'.split())
-
-
-def refusal(refused: Dict[str, Tuple[int, bytes]]) -> str:
-	"""One line on the recipients the server refused; '' if none."""
-	if not refused:
-		return ''
-	a, (code, text) = next(iter(refused.items()))
-	what = f'recipient {a}' if len(refused) == 1 else f'{len(refused)} recipients, first {a}'
-	return f'the SMTP server refused {what}: {reply(code, text)}'
-
-
-def smtp_error(e: Exception, server: Server, connected: bool) -> str:
-	"""One line on why the server did not take a message."""
-	if isinstance(e, smtplib.SMTPRecipientsRefused):
-		return refusal(e.recipients)
-	if isinstance(e, smtplib.SMTPSenderRefused):
-		return f'the SMTP server refused sender {e.sender}: {reply(e.smtp_code, e.smtp_error)}'
-	if isinstance(e, smtplib.SMTPDataError):
-		return (f'the SMTP server did not take the message: '
-			f'{reply(e.smtp_code, e.smtp_error)}')
-	if isinstance(e, smtplib.SMTPAuthenticationError):
-		return (f'the SMTP server {server} refused the login of {server.user}: '
-			f'{reply(e.smtp_code, e.smtp_error)}')
-	if isinstance(e, smtplib.SMTPResponseException):     # greeting, EHLO, STARTTLS
-		return f'the SMTP server {server} answered {reply(e.smtp_code, e.smtp_error)}'
-	if isinstance(e, smtplib.SMTPNotSupportedError):
-		return (f'the SMTP server {server} cannot do what git config sendemail.* '
-			f'asks: {str(e).rstrip(".")}')
-	if isinstance(e, TimeoutError) or (isinstance(e, smtplib.SMTPServerDisconnected)
-					   and 'timed out' in str(e)):
-		return f'the SMTP server {server} did not answer within {SMTP_TIMEOUT} s'
-	if isinstance(e, smtplib.SMTPServerDisconnected):
-		return f'the SMTP server {server} closed the connection'
-	if isinstance(e, ssl.SSLError):
-		return f'TLS with the SMTP server {server} failed: ' + \
-			re.sub(r' \(_ssl\.c:\d+\)$', '', str(e))
-	if isinstance(e, OSError):
-		what = 'lost the connection to' if connected else 'cannot connect to'
-		return f'{what} the SMTP server {server}: {e.strerror or e}'
-	return f'SMTP with {server} failed: {e}'
-
-
-def send_one(m: Message, to: List[str], cc: List[str], server: Server,
-	     date: str) -> Outcome:
-	"""One SMTP transaction: m to the envelope recipients to+cc, its To:
-	and Cc: naming all of m's, from the address of its From:."""
-	rcpts = [split_addr(a)[1] for a in to + cc]
-	data = render(m, m.to, m.cc, date).encode('utf-8', 'surrogateescape')
-	data = re.sub(rb'\r\n|\r|\n', b'\r\n', data)
-	try:
-		s = connect(server)
-	except (OSError, smtplib.SMTPException) as e:
-		return Outcome([], smtp_error(e, server, False), {})
-	try:
-		opts = ['BODY=8BITMIME'] if not data.isascii() and s.has_extn('8bitmime') else []
-		refused = s.sendmail(split_addr(m.sender)[1], rcpts, data, opts)
-	except (OSError, smtplib.SMTPException) as e:
-		refused = e.recipients if isinstance(e, smtplib.SMTPRecipientsRefused) else {}
-		return Outcome([], smtp_error(e, server, True),
-			       {a.lower(): reply(*r) for a, r in refused.items()})
-	finally:
-		hang_up(s)
-	return Outcome([a.lower() for a in rcpts if a not in refused], refusal(refused),
-		       {a.lower(): reply(*r) for a, r in refused.items()})
-
-
 # -- make email ----------------------------------------------------------------
 
 def message_record(m: Message, old: Dict) -> Dict:
@@ -832,18 +526,21 @@ def message_record(m: Message, old: Dict) -> Dict:
 
 
 def version_record(state: Dict, version: int, key: str, base: str,
-		   commits: List[str], messages: List[Message]) -> Dict:
+		   messages: List[Message]) -> Dict:
 	"""The record of this version in state, made or brought up to date."""
 	vs = state['versions']
 	old = vs[-1] if vs and vs[-1]['version'] == version else None
 	if old is not None and old['key'] != key:
-		vs.pop()        # never delivered anywhere (pick_version): replace it
+		if delivered_any(old):
+			raise Error(f'b4 would send v{version} again, but v{version} went out '
+				    f'already (state.json): b4 prep --force-revision {version + 1} '
+				    f'in the b4 clone')
+		vs.pop()        # never delivered anywhere: b4 did not reroll; replace it
 		old = None
 	if old is None:
 		old = {'version': version, 'key': key, 'base': base, 'messages': []}
 		vs.append(old)
 	olds = {m['message_id']: m for m in old['messages']}
-	old['commits'] = commits
 	old['messages'] = [message_record(m, olds.get(m.message_id, {})) for m in messages]
 	return old
 
@@ -882,6 +579,31 @@ def email(tr: Tree, to: str, cc: str, send: bool, smtp: str, force: bool) -> int
 		return email_locked(tr, sdir, extra_to, extra_cc, server, force)
 
 
+def b4_messages(tr: Tree, sdir: Path, prep: Prep, patches: List[Patch], state: Dict,
+		rec: Optional[Dict], cover: Tuple[List[str], List[str]]) -> Tuple[int, List[B4Message]]:
+	"""The version and b4's messages of it: kept ones if it was sent
+	before, else new ones from b4 send -o, with what changed since the
+	last version sent and b4's range-diff against it in the cover letter."""
+	if rec is not None:
+		return rec['version'], kept_messages(sdir, rec)
+	version = prep.revision()
+	prev = last_sent(state)
+	if prev and version <= prev['version']:
+		raise Error(f'b4 counts v{version} in {rel(prep.path)} but v{prev["version"]} '
+			    f'went out already ({rel(sdir / "state.json")})')
+	changes = ''
+	if prev:
+		changes = changes_since(prev, patches, prep.range_diff(prev['version']))
+	# b4's view of the recipients (make email addresses each message
+	# itself): the ones SMTP can take, as b4 0.12 fails on an address it
+	# cannot parse; b4 needs someone.
+	to, cc = [[a for a in l if not unusable(a, '')] for l in cover]
+	if not to and not cc:
+		to = [patches[0].header('From')]
+	prep.set_cover(cover_text(patches[0], changes), to, cc)
+	return version, prep.messages()
+
+
 def email_locked(tr: Tree, sdir: Path, extra_to: List[str], extra_cc: List[str],
 		 server: Optional[Server], force: bool) -> int:
 	pdir = patch_dir(tr)
@@ -889,30 +611,28 @@ def email_locked(tr: Tree, sdir: Path, extra_to: List[str], extra_cc: List[str],
 	base = base_commit(patches[0])
 	key = series_key(base, patches)
 	state = load_state(sdir)
-	version, rec, prev = pick_version(state, key)
+	rec = resumed(state, key)
 	done = sum(1 for m in (rec or {}).get('messages', []) if m['delivered'])
-	stdout.step(f'{rel(pdir)}: cover letter and {len(patches) - 1} patches, '
-		    f'v{version}' + (f' ({done} of {len(patches)} messages sent before)'
-				     if rec else ''))
-	repo = mail_repo(tr, sdir)
-	commits: List[str] = []
+	stdout.step(f'{rel(pdir)}: cover letter and {len(patches) - 1} patches'
+		    + (f', v{rec["version"]} ({done} of {len(patches)} messages sent before)'
+		       if rec else ''))
+	label = tr.kver if tr.origin == 'debian' else tr.name
+	prep = Prep(tr, sdir, label, patches[0].header('From'))
 	tree_problems = check_base(tr, base)
-	if not tree_problems:
-		try:
-			commits = build_commits(repo, base, patches)
-			tree_problems = check_branch(tr, repo, base, commits)
-		except Error as e:
-			tree_problems = [str(e)]
-	changes = ''
-	if prev:
-		rd = range_diff(repo, prev['base'], prev.get('commits', []), base, commits)
-		changes = changes_since(prev, patches, rd)
+	onto = tr.base if tree_problems else base
+	stdout.step(f'b4 prep: branch {prep.branch()} in {rel(prep.path)}')
+	prep.setup(onto)
+	commits = build_commits(prep, onto, patches)
+	tree_problems = tree_problems or check_branch(tr, prep, onto, commits)
+	prep.set_series(onto, commits)
 	stdout.step(f'asking get_maintainer.pl for the recipients of {len(patches) - 1} patches')
 	rcpts = [([], [])] + in_parallel(lambda p: recipients(tr, p), patches[1:])
-	label = tr.kver if tr.origin == 'debian' else tr.name
-	messages = make_messages(patches, rcpts, extra_to, extra_cc, version, key,
-				 label, changes)
-	box = write_outbox(sdir, messages)
+	addressing = plan(patches, rcpts, extra_to, extra_cc)
+	version, b4msgs = b4_messages(tr, sdir, prep, patches, state, rec,
+				      addressing[0][:2])
+	messages = with_b4(patches, b4msgs, addressing)
+	stdout.step(f'v{version}: {len(messages)} messages from b4')
+	box = write_box(sdir / 'outbox', messages)
 	show(messages, rec)
 	stdout.step('checking: checkpatch.pl --strict, cover letter, recipients, tree')
 	problems = checks(tr, patches, messages, tree_problems)
@@ -942,17 +662,29 @@ def email_locked(tr: Tree, sdir: Path, extra_to: List[str], extra_cc: List[str],
 	if not messages[0].to:
 		raise Error('nobody to send the series to: get_maintainer.pl names '
 			    'nobody; add TO=...')
-	rec = version_record(state, version, key, base, commits, messages)
-	if commits:
-		git(['update-ref', f'refs/tags/v{version}', commits[-1]], cwd=sdir,
-		    env={'GIT_DIR': str(repo)})
+	rec = version_record(state, version, key, onto, messages)
+	write_box(sdir / f'v{version}', messages, raw=True)
 	save_state(sdir, state)
 	if server.user and not server.password:
 		server.password = credential(server)
-	# Dates a second apart, in the series' order, as git send-email gave.
-	t0 = time.time() - len(messages)
+	try:
+		send(sdir, state, rec, messages, todo, server)
+	finally:
+		if delivered_any(rec):
+			prep.mark_sent(version, messages[0].b4.data, commits)
+	stdout.step(f'v{version}: {len(messages)} messages delivered; recorded in '
+		    f'{rel(sdir / "state.json")}')
+	return 0
+
+
+def send(sdir: Path, state: Dict, rec: Dict, messages: List[Message],
+	 todo: List[Tuple[Message, List[str], List[str]]], server: Server) -> None:
+	"""Each message to the recipients it still lacks, recorded as the
+	server accepted it; the first failure is one error."""
 	for m, to, cc in todo:
-		out = send_one(m, to, cc, server, formatdate(t0 + m.patch.num, localtime=True))
+		sender = messages[0].patch.header('From')
+		out = deliver(addressed(m, m.to, m.cc), sender,
+			      [split_addr(a)[1] for a in to + cc], server)
 		r = [x for x in rec['messages'] if x['message_id'] == m.message_id][0]
 		log = {'at': time.strftime('%Y-%m-%dT%H:%M:%S%z'),
 		       'to': [addr_key(a) for a in to + cc], 'result': out.error or 'delivered'}
@@ -976,6 +708,3 @@ def email_locked(tr: Tree, sdir: Path, extra_to: List[str], extra_cc: List[str],
 				    f'messages delivered to all recipients, recorded in '
 				    f'{rel(sdir / "state.json")}: run again to send the rest')
 		stdout.step(f'sent {m.name} to {len(to) + len(cc)} recipients')
-	stdout.step(f'v{version}: {len(messages)} messages delivered; recorded in '
-		    f'{rel(sdir / "state.json")}')
-	return 0

@@ -289,7 +289,7 @@ def check_arrived_once(inbox: Inbox, tree: Path, patches: List[Path]) -> None:
 def git_am_tree(inbox: Inbox, repo: Path, tmp: Path) -> str:
 	"""git am the patch mails, in order, onto a fresh worktree of repo at
 	pinconv-base; the tree it ends on."""
-	mails = sorted((m for _, m in inbox.mails if not re.search(r' 0/\d+\]', m['Subject'])),
+	mails = sorted((m for _, m in inbox.mails if not re.search(r' 0+/\d+\]', m['Subject'])),
 		       key=lambda m: int(re.search(r' (\d+)/\d+\]', m['Subject']).group(1)))
 	files = []
 	for i, m in enumerate(mails, 1):
@@ -706,17 +706,61 @@ def test_half_written_series_is_refused(kernel: Kernel) -> None:
 	assert 'is not one series' in error_lines(p)[0]
 
 
-def test_pick_version() -> None:
+def test_resumed_and_last_sent() -> None:
+	"""Which record a run resumes (its kept messages go out again) and
+	which version the changes are counted from; b4 counts the versions."""
 	def v(n: int, key: str, sent: bool) -> Dict:
 		return {'version': n, 'key': key, 'messages': [{'delivered': ['a@b'] if sent else []}]}
-	assert mail.pick_version({'versions': []}, 'k1')[:2] == (1, None)
+	assert mail.resumed({'versions': []}, 'k1') is None
 	one = v(1, 'k1', True)
-	assert mail.pick_version({'versions': [one]}, 'k1') == (1, one, None)
-	assert mail.pick_version({'versions': [one]}, 'k2') == (2, None, one)
-	# v2 reached nobody (server down): a changed series is v2 again, after v1.
+	assert mail.resumed({'versions': [one]}, 'k1') is one
+	assert mail.resumed({'versions': [one]}, 'k2') is None
+	assert mail.last_sent({'versions': [one]}) is one
 	two = v(2, 'k2', False)
-	assert mail.pick_version({'versions': [one, two]}, 'k3') == (2, None, one)
-	assert mail.pick_version({'versions': [one, two]}, 'k2') == (2, two, one)
+	assert mail.resumed({'versions': [one, two]}, 'k2') is two
+	assert mail.last_sent({'versions': [one, two]}) is one
+
+
+def test_unsent_version_is_not_counted(kernel: Kernel, smtpd: Tuple[Inbox, str]) -> None:
+	"""What pick_version asserted, now through b4: v2 reached nobody (the
+	server was down), the series changed again: it goes out as v2, with
+	the changes and the range-diff against v1."""
+	inbox, server = smtpd
+	assert kernel.cli('email', '--send', '--smtp', server).returncode == 0
+	v1 = inbox.ids()
+	kernel.commit('block/bdev.c', C_FILE.format(name='bdev'), 'block: add bdev')
+	kernel.export()
+	p = kernel.cli('email', '--send', '--smtp', f'127.0.0.1:{free_port()}')
+	assert p.returncode == 1 and 'cannot connect' in error_lines(p)[0]
+	assert [v['version'] for v in kernel.state()['versions']] == [1, 2]
+	kernel.commit('block/bdev2.c', C_FILE.format(name='bdev2'), 'block: add bdev2')
+	patches = kernel.export()
+	inbox.mails.clear()
+	p = kernel.cli('email', '--send', '--smtp', server)
+	assert p.returncode == 0, p.stdout + p.stderr
+	check_arrived(inbox, kernel.clone, patches, ' v2')
+	assert [v['version'] for v in kernel.state()['versions']] == [1, 2]
+	cover = body([m for _, m in inbox.mails if ' 0/5]' in m['Subject']][0])
+	assert f'- v1: {v1[0]}' in cover and 'Range-diff against v1:' in cover
+	assert '- added: block: add bdev2' in cover
+	assert re.search(r'^change-id: ', cover, re.M)
+	# The same series again: v2 was delivered, nothing to send.
+	p = kernel.cli('email', '--send', '--smtp', server)
+	assert p.returncode == 0 and 'nothing to send: v2 was delivered' in p.stdout
+
+
+def test_restore_crs() -> None:
+	"""b4 0.12 writes a patch's CRLF lines without their CR: they are put
+	back from the patch as git shows it, around b4's in-body From: and
+	signature."""
+	from pinconv import b4prep
+	source = b'Subject.\n---\n+Gr\xc3\xbc\xc3\x9fe\r\n+x\n'
+	b4 = b'From: Other <o@example.org>\n\n' + source.replace(b'\r', b'') + b'-- \n2.39.5\n'
+	assert b4prep.restore_crs(b4, source) == \
+		b'From: Other <o@example.org>\n\n' + source + b'-- \n2.39.5\n'
+	assert b4prep.restore_crs(b'x\n', b'x\n') == b'x\n'
+	with pytest.raises(mail.Error):
+		b4prep.restore_crs(b'other\n', source)
 
 
 def test_send_errors_are_one_line() -> None:
@@ -802,5 +846,11 @@ def test_real_series(real_series: Dict[str, str], smtpd: Tuple[Inbox, str],
 	check_arrived(inbox, WORKSPACE, patches)
 	assert git_am_tree(inbox, WORKSPACE, tmp_path) == \
 		run_git(['rev-parse', 'pinconv^{tree}'], WORKSPACE)
+	# b4's cover letter has the generated one's text as it is.
+	text = patches[0].read_text()
+	text = text[text.index('\n\n') + 2:re.search(r'^\S[^\n]* \(\d+\):$', text, re.M).start()]
+	cover = [m for _, m in inbox.mails if re.search(r' 0+/\d+\]', m['Subject'])][0]
+	assert text.strip() in body(cover)
+	assert re.search(r'^change-id: \S+$', body(cover), re.M)
 	p = pinconv('email', '--kver', '6.1', '--send', '--smtp', server, env=env)
 	assert p.returncode == 0 and len(inbox.mails) == len(patches)
