@@ -31,8 +31,43 @@ virtual context
 virtual org
 virtual report
 
+// A static function that returns the one page it took: its callers,
+// where the page is used and released, are followed as acquisitions
+// (the last branch of call), and the function converts with them.
+@retfn@
+identifier g, I;
+identifier a = {get_user_pages, get_user_pages_fast, get_user_pages_remote, get_user_pages_unlocked};
+position rp;
+@@
+static struct page *g(...)
+{
+  ...
+  a@rp(..., &I, ...);
+  ...
+  return I;
+}
+
+@script:python@
+g << retfn.g;
+rp << retfn.rp;
+@@
+retfns[g] = key(rp)
+
+@gocc@
+identifier retfn.g;
+position q;
+@@
+g@q
+
+@script:python@
+g << retfn.g;
+q << gocc.q;
+@@
+goccs.setdefault(g, set()).add(key(q))
+
 @call@
 identifier a = {get_user_pages, get_user_pages_fast, get_user_pages_fast_only};
+identifier g : script:python () { g in retfns };
 expression E0, E1, E2, F, P;
 position p;
 @@
@@ -42,6 +77,8 @@ a@p(E1, E2, F, P, ...)
 get_user_pages_unlocked@p(E1, E2, P, F)
 |
 get_user_pages_remote@p(E0, E1, E2, F, P, ...)
+|
+P = g@p(F, ...)
 )
 
 @script:python pagesid@
@@ -73,6 +110,12 @@ identifier api;
 position call.p;
 @@
 api@p(...)
+
+@script:python@
+p << call.p;
+api << apiname.api;
+@@
+apis[key(p)] = api
 
 // A page of the array through a local: page = pages[i].
 @aliasa@
@@ -303,6 +346,9 @@ seen = {}
 aliases = {}
 ident = {}
 approved = set()
+retfns = {}	# static function returning the page it took -> that call
+goccs = {}	# such a function -> every place its name is used
+apis = {}	# site -> the function called there
 longterm = set()	# approved calls whose pages outlive the function
 
 def key(p):
@@ -368,21 +414,26 @@ def elsewhere(path, F):
 					return n
 	return None
 
-def fieldverdict(p):
+def fieldverdict(k):
 	"""Mark what the uses of the fields the pages were stored in say."""
-	for F in sorted(stores.get(key(p), {})):
-		other = elsewhere(p[0].file, F)
+	for F in sorted(stores.get(k, {})):
+		other = elsewhere(k[0], F)
 		if other:
-			seen.setdefault(key(p), []).append(('leaves', 'the field ->%s, which %s uses too,' % (F, other), stores[key(p)][F][0]))
+			seen.setdefault(k, []).append(('leaves', 'the field ->%s, which %s uses too,' % (F, other), stores[k][F][0]))
 			continue
-		for (f, l, c), what in sorted(fields.get((key(p), F), {}).items()):
+		for (f, l, c), what in sorted(fields.get((k, F), {}).items()):
 			if what is None:
-				seen.setdefault(key(p), []).append(('leaves', 'the field ->%s (line %d uses it in a way the rule does not follow)' % (F, l), stores[key(p)][F][0]))
+				seen.setdefault(k, []).append(('leaves', 'the field ->%s (line %d uses it in a way the rule does not follow)' % (F, l), stores[k][F][0]))
 			elif what.startswith('leaves:'):
-				seen.setdefault(key(p), []).append(('leaves', 'the field ->%s (%s at line %d)' % (F, what[7:], l), stores[key(p)][F][0]))
+				seen.setdefault(k, []).append(('leaves', 'the field ->%s (%s at line %d)' % (F, what[7:], l), stores[k][F][0]))
 
 def convert_reason(p, api):
 	pin = api.replace('get_', 'pin_')
+	for g, rk in sorted(retfns.items()):
+		if rk == key(p):
+			return ('pin_user_pages.rst case 5 (pin, access the data, unpin): %s() in %s(), which returns '
+				'the page to its callers (line %s), which access its data and release it'
+				% (pin, g, ', '.join(str(k[1]) for k in callers_of(g))))
 	if key(p) in held:
 		F = sorted(stores[key(p)])
 		return ('pin_user_pages.rst case 2 (pin, access the data, hold, unpin later): %s() with FOLL_LONGTERM, '
@@ -390,11 +441,44 @@ def convert_reason(p, api):
 			% (pin, ', ->'.join(F), ', '.join(str(l) for l in sorted(set(held[key(p)])))))
 	return 'pin_user_pages.rst case 5 (pin, access the data, unpin): %s() and the release of its pages in this function' % pin
 
+GUPS = ('get_user_pages', 'get_user_pages_fast', 'get_user_pages_fast_only',
+	'get_user_pages_unlocked', 'get_user_pages_remote')
+
+def callers_of(g):
+	return sorted(k for k, a in apis.items() if a == g)
+
+def retverdict(g):
+	"""'' when the page g returns is only returned, g is only called by
+	its callers, and each of them accesses the data and releases it."""
+	rk = retfns[g]
+	ev = seen.get(rk, [])
+	if any(w == 'leaves' and n != 'a return' for w, n, l in ev):
+		return base_verdict(rk)
+	callers = callers_of(g)
+	if not callers:
+		return 'the page is returned by %s(), which nothing here calls' % g
+	if goccs.get(g, set()) - set(callers):
+		return 'the page is returned by %s(), whose name is also used other than in a call' % g
+	for k in callers:
+		why = base_verdict(k)
+		if why:
+			return 'the page is returned by %s() to line %s, where %s' % (g, k[1], why)
+	return ''
+
 def verdict(p):
-	if key(p) in stores and not key(p) in checked:
-		checked.add(key(p))
-		fieldverdict(p)
-	ev = seen.get(key(p), [])
+	k = key(p)
+	for g, rk in sorted(retfns.items()):
+		if rk == k:
+			return retverdict(g)
+	if apis.get(k) in retfns:
+		return retverdict(apis[k])
+	return base_verdict(k)
+
+def base_verdict(k):
+	if k in stores and not k in checked:
+		checked.add(k)
+		fieldverdict(k)
+	ev = seen.get(k, [])
 	leaves = sorted((l, n) for w, n, l in ev if w == 'leaves')
 	data = sorted((l, n) for w, n, l in ev if w == 'data')
 	rel = sorted((l, n) for w, n, l in ev if w == 'release')
@@ -466,8 +550,11 @@ I << pagesid.I;
 q << other.q;
 E << other.E;
 @@
-# NULL, or the array itself allocated: the page pointers still come from the call.
-if mine(p, I) and E.strip() != 'NULL' and not re.match(r'^(kv?|v)[mzc]alloc(_array)?\b|^kv?calloc\b', E.strip()):
+# NULL, or the array itself allocated: the page pointers still come from
+# the call; or the acquisition itself (P = g(...)).
+if apis.get(key(p)) in retfns and int(q[0].line) == int(p[0].line) and E.strip().startswith(apis[key(p)]):
+	pass
+elif mine(p, I) and E.strip() != 'NULL' and not re.match(r'^(kv?|v)[mzc]alloc(_array)?\b|^kv?calloc\b', E.strip()):
 	mark(p, 'leaves', 'another source of the pointer (%s)' % re.sub(r'\s+', '', E), q)
 
 @script:python depends on patch || org || report@
@@ -522,7 +609,9 @@ p << call.p;
 api << apiname.api;
 @@
 why = verdict(p)
-if why:
+if api not in GUPS:
+	pass	# a caller of a function that returns the page: reported there
+elif why:
 	coccilib.report.print_report(p[0], "%s: review: %s" % (api, why))
 else:
 	coccilib.report.print_report(p[0], "%s: convert: %s" % (api, convert_reason(p, api)))
@@ -532,7 +621,8 @@ p << call.p;
 api << apiname.api;
 @@
 why = verdict(p)
-coccilib.org.print_todo(p[0], "%s: %s" % (api, ('review: ' + why) if why else 'convert: ' + convert_reason(p, api)))
+if api in GUPS:
+	coccilib.org.print_todo(p[0], "%s: %s" % (api, ('review: ' + why) if why else 'convert: ' + convert_reason(p, api)))
 
 // Only the calls that pass every check go on, with the releases of
 // their pages in the same function.

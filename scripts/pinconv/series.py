@@ -269,10 +269,17 @@ def message(tr: Tree, group: str, files: List[str], rules: List[str],
 			f'(pin, write to the data, unpin) requires FOLL_PIN for that, so that the '
 			f'rest of the kernel can tell such pages from pages that are merely '
 			f'referenced (folio_maybe_dma_pinned()).')
-		body += '\n\n' + wrap(
-			'The pages never leave the function: each is taken with a pin and '
-			'released with an unpin in the same patch, and no other function sees '
-			'them:') + '\n\n'
+		if any('which returns the page to its callers' in r for r in reasons):
+			body += '\n\n' + wrap(
+				'The pages go from the static function that takes them only to '
+				'its callers in the same file, which access their data and '
+				'release them: each is taken with a pin and released with an '
+				'unpin in the same patch, and no other function sees them:') + '\n\n'
+		else:
+			body += '\n\n' + wrap(
+				'The pages never leave the function: each is taken with a pin and '
+				'released with an unpin in the same patch, and no other function sees '
+				'them:') + '\n\n'
 		return _tail(tr, subject, body, chg, files, rules, name, email)
 	if tr.generation == 'extract':
 		subject = f'{prefix}: pin user pages with iov_iter_extract_pages() in {what}'

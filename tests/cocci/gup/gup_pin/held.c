@@ -131,3 +131,38 @@ static long hv_copy(unsigned long uva, int n, u64 remote)
 	kfree(pages);
 	return ret;
 }
+
+/* A static function returns the page; its callers use and release it. */
+static struct page *get_map_page(struct kvm *kvm, u64 uaddr)
+{
+	struct page *page = NULL;
+
+	mmap_read_lock(kvm->mm);
+	get_user_pages_remote(kvm->mm, uaddr, 1, FOLL_WRITE, &page, NULL);
+	mmap_read_unlock(kvm->mm);
+	return page;
+}
+
+static int indicators_set(struct kvm *kvm, u64 ind, u64 summary, int bit)
+{
+	struct page *ind_page, *summary_page;
+	void *map;
+
+	ind_page = get_map_page(kvm, ind);
+	if (!ind_page)
+		return -1;
+	summary_page = get_map_page(kvm, summary);
+	if (!summary_page) {
+		put_page(ind_page);
+		return -1;
+	}
+	map = page_address(ind_page);
+	set_bit(bit, map);
+	set_page_dirty_lock(ind_page);
+	map = page_address(summary_page);
+	set_bit(0, map);
+	set_page_dirty_lock(summary_page);
+	put_page(ind_page);
+	put_page(summary_page);
+	return 0;
+}

@@ -125,3 +125,33 @@ static int map_user(struct xfer *x, unsigned long uva, int n)
 	x->page_list[0] = ZERO_PAGE(0);
 	return 0;
 }
+
+/* A static function returns the page; one caller passes it on. */
+static struct page *get_one(struct mm_struct *mm, unsigned long uaddr)
+{
+	struct page *page = NULL;
+
+	get_user_pages_remote(mm, uaddr, 1, FOLL_WRITE, &page, NULL);
+	return page;
+}
+
+static void use_one(struct mm_struct *mm, unsigned long uaddr)
+{
+	struct page *page = get_one(mm, uaddr);
+	char *p;
+
+	if (!page)
+		return;
+	p = kmap(page);
+	p[0] = 1;
+	kunmap(page);
+	put_page(page);
+}
+
+static void keep_one(struct mm_struct *mm, unsigned long uaddr, struct page **out)
+{
+	struct page *page;
+
+	page = get_one(mm, uaddr);
+	stash(page);
+}
