@@ -1,0 +1,65 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Feature detection (no version whitelist) and the module's version #ifs."""
+
+from pathlib import Path
+from typing import Dict, Optional
+
+import pytest
+
+from conftest import FAKE_MM, FAKE_UIO_EXTRACT, FAKE_UIO_GET, TOP
+from pinconv import features, module
+from pinconv.printer import Error
+
+
+def reader(files: Dict[str, str]) -> features.Reader:
+	def read(rel: str) -> Optional[str]:
+		return files.get(rel)
+	return read
+
+
+def test_generation_from_features() -> None:
+	get = features.detect(reader({'include/linux/uio.h': FAKE_UIO_GET,
+				      'include/linux/mm.h': FAKE_MM}))
+	assert features.require(get, 't').key == '6.1'
+	ext = features.detect(reader({'include/linux/uio.h': FAKE_UIO_EXTRACT,
+				      'include/linux/mm.h': FAKE_MM,
+				      'include/linux/blk_types.h': '\tBIO_PAGE_PINNED,\n'}))
+	g = features.require(ext, 't')
+	assert (g.name, g.key) == ('extract', '6.12')
+	assert 'BIO_PAGE_PINNED' in ext and 'folio_add_pin' not in ext
+	with pytest.raises(Error, match='neither iov_iter_get_pages2'):
+		features.require(features.detect(reader({})), 't')
+
+
+@pytest.mark.parametrize('kver,gen', [('6.1', 'get'), ('6.12', 'extract')])
+def test_debian_trees_features(kver: str, gen: str) -> None:
+	"""The installed Debian trees, read from the tarball-made workspace if
+	there is one (make tree), else skipped."""
+	from pinconv import tree
+	ws = tree.work_dir() / f'linux-{kver}'
+	if not (ws / 'Makefile').is_file():
+		pytest.skip(f'no {ws}')
+	have = features.detect(features.file_reader(ws))
+	assert features.require(have, str(ws)).name == gen
+	assert ('BIO_PAGE_PINNED' in have) == (gen == 'extract')
+	assert ('folio_add_pin' in have) == (gen == 'extract')
+
+
+COMPAT = (TOP / 'tests' / 'module' / 'pinmod' / 'pinmod_compat.c').read_text()
+
+
+def test_version_blocks() -> None:
+	assert module.version_blocks(COMPAT) == [(16, 20, 16)]
+	nested = '#ifdef A\n#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)\nx\n#endif\n#endif\n'
+	assert module.version_blocks(nested) == [(2, 4, 2)]
+	assert module.version_blocks('#ifdef CONFIG_X\nx\n#endif\n') == []
+
+
+def test_compat_both_branches_or_none() -> None:
+	"""Both branches converted alike: applied. One branch only: the line
+	of the #if, so the file is held back and reported."""
+	both = COMPAT.replace('get_user_pages(', 'pin_user_pages(').replace('put_page(', 'unpin_user_page(')
+	assert module.compat_conflict(COMPAT, both) is None
+	one = COMPAT.replace('get_user_pages(addr, 1, 0, &page);', 'pin_user_pages(addr, 1, 0, &page);')
+	assert module.compat_conflict(COMPAT, one.replace('put_page(', 'unpin_user_page(')) == 16
+	assert module.compat_conflict(COMPAT, COMPAT) is None
