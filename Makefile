@@ -12,6 +12,9 @@ PINCONV := PYTHONPATH=$(CURDIR)/scripts $(PY) -m pinconv
 # With KDIR, the series is read from the tree unless KVER is given too.
 TREEARGS = $(if $(KDIR),--kdir $(KDIR) $(if $(filter file,$(origin KVER)),,--kver $(KVER)),--kver $(KVER))
 MODARGS  = $(if $(M),--module $(M))
+# Our command-line variables are ours: the kernel builds the toolkit runs
+# must not see them in MAKEFLAGS (kbuild would take M= for its own).
+MAKEOVERRIDES :=
 
 .PHONY: all deps deps-check tree overlay clean-tree test test-quick test-cocci test-python
 
