@@ -154,9 +154,18 @@ def rules_for(tree: Tree) -> Tuple[List[spatch.Rule], str]:
 	return spatch.load_rules(kver) + spatch.load_rules(kver, AUDIT_RULES), kver
 
 
+def bio_pins(tree: Tree) -> bool:
+	"""bio_iov_iter_get_pages() pins in this tree: it has BIO_PAGE_PINNED
+	(features.py; a Tree made without features: its generation)."""
+	if tree.features:
+		return 'BIO_PAGE_PINNED' in tree.features
+	return tree.generation == 'extract'
+
+
 def classify(tree: Tree, rev: str, calls: List[Tuple[str, int, str, str, str]],
 	     results: Dict[str, spatch.FileResult]) -> List[Tuple[str, int, str, str, str, str]]:
 	out = []
+	pinning_bios = bio_pins(tree)
 	for path, line, fn, api, kind in calls:
 		res = results.get(path)
 		converted_lines = set()
@@ -169,7 +178,7 @@ def classify(tree: Tree, rev: str, calls: List[Tuple[str, int, str, str, str]],
 			finding = fs[0] if fs else None
 		if api in PIN_APIS:
 			cls, why = 'converted', f'already pins: {api}()'
-		elif tree.generation == 'extract' and api in ('bio_iov_iter_get_pages', 'bio_release_pages'):
+		elif pinning_bios and api in ('bio_iov_iter_get_pages', 'bio_release_pages'):
 			cls, why = 'converted', (f'{api}() pins (iov_iter_extract_pages(), BIO_PAGE_PINNED) '
 						 'in this tree since Linux 6.5')
 		elif kind == 'fault-in':
