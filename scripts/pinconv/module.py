@@ -295,11 +295,45 @@ def kconfig_needs(mdir: Path) -> List[str]:
 	return syms
 
 
+# Licenses under which a module may use EXPORT_SYMBOL_GPL symbols
+# (include/linux/license.h).
+GPL_COMPATIBLE = ('GPL', 'GPL v2', 'GPL and additional rights', 'Dual BSD/GPL',
+		  'Dual MIT/GPL', 'Dual MPL/GPL')
+
+
+def undefined_symbols(mdir: Path) -> List[str]:
+	"""What the module's .ko files import (nm -u), sorted."""
+	syms = set()
+	for ko in mdir.glob('*.ko'):
+		out = run(['nm', '-u', ko]).stdout
+		syms |= {l.split()[-1] for l in out.splitlines() if l.strip()}
+	return sorted(syms)
+
+
+def gpl_compatible(mdir: Path) -> bool:
+	for c in mdir.glob('*.c'):
+		m = re.search(r'MODULE_LICENSE\("([^"]*)"\)', c.read_text(errors='replace'))
+		if m:
+			return m.group(1) in GPL_COMPATIBLE
+	return False
+
+
+def export_of(src: Path, rev: str, sym: str) -> str:
+	"""'EXPORT_SYMBOL', 'EXPORT_SYMBOL_GPL', ... as the tree exports sym
+	at rev, or ''."""
+	p = run(['git', 'grep', '-h', '-o', '-E', rf'\bEXPORT_SYMBOL(_GPL)?(_NS(_GPL)?)?\(\s*{sym}\s*[,)]',
+		 rev, '--', '*.c', '*.S'], cwd=src, check=False)
+	kinds = {l.split('(')[0] for l in p.stdout.splitlines()}
+	return min(kinds, key=len) if kinds else ''
+
+
 @dataclass
 class Result:
 	sha: str
 	subject: str
 	build: str = 'not run'		# 'ok' or the first error
+	new_symbols: List[str] = field(default_factory=list)	# imports its parent lacks
+	unexported: List[str] = field(default_factory=list)	# ... the tree does not export to it
 	new_sparse: List[Dict] = field(default_factory=list)
 	checkpatch_errors: List[str] = field(default_factory=list)
 	checkpatch_warnings: int = 0
@@ -314,14 +348,18 @@ def _build(src: Path, out: Path, mdir: Path, label: str) -> Tuple[str, Counter, 
 	for junk in mdir.glob('*.o'):
 		junk.unlink()
 	try:
-		build.make(src, out, [f'M={mdir}', 'modules'], label, 'module.log')
+		# Without vmlinux there is no Module.symvers: modpost may only warn
+		# about imports; check() checks the new ones against the tree's exports.
+		build.make(src, out, [f'M={mdir}', 'KBUILD_MODPOST_WARN=1', 'modules'], label,
+			   'module.log')
 	except Error as e:
 		return str(e), Counter(), []
 	log = (out / 'module.log').read_text(errors='replace')
 	warns = [checkmod.norm_path(l.strip(), str(mdir)) for l in log.splitlines()
 		 if ': warning: ' in l]
 	try:
-		build.make(src, out, [f'M={mdir}', 'C=2', 'modules'], label, 'module-sparse.log')
+		build.make(src, out, [f'M={mdir}', 'KBUILD_MODPOST_WARN=1', 'C=2', 'modules'],
+			   label, 'module-sparse.log')
 	except Error as e:
 		return f'sparse run failed: {e}', Counter(), warns
 	text = (out / 'module-sparse.log').read_text(errors='replace')
@@ -354,6 +392,8 @@ def check(mod: Tree, prefix: str, kernel: Tree) -> bool:
 		if err != 'ok':
 			raise Error(f'{mod.origin} does not build against Linux {kernel.version} '
 				    f'at its own HEAD: {err}')
+		imports0 = undefined_symbols(mdir)
+		gpl = gpl_compatible(mdir)
 		results: List[Result] = []
 		for line in commits:
 			sha, subject = line.split('\0', 1)
@@ -364,16 +404,24 @@ def check(mod: Tree, prefix: str, kernel: Tree) -> bool:
 			if r.build == 'ok':
 				r.new_sparse = checkmod.new_diags(before, after)
 				r.compiler_warnings = [w for w in warns if w not in warns0]
-				before, warns0 = after, warns
+				imports = undefined_symbols(mdir)
+				r.new_symbols = [s for s in imports if s not in imports0]
+				for sym in r.new_symbols:
+					kind = export_of(src, khead, sym)
+					if not kind or (kind.endswith('_GPL') and not gpl):
+						r.unexported.append(f'{sym} ({kind or "not exported"})')
+				before, warns0, imports0 = after, warns, imports
 			cp = run(['perl', src / 'scripts' / 'checkpatch.pl', '--no-tree', '--strict',
 				  '--terse', '--showfile', '--color=never', '-g', sha], cwd=mwt, check=False)
 			res = checkmod.parse_checkpatch(cp.stdout)
 			r.checkpatch_errors = res['errors']
 			r.checkpatch_warnings = len(res['warnings'])
 			r.seconds = round(time.monotonic() - t0, 1)
-			r.ok = r.build == 'ok' and not r.new_sparse and not r.checkpatch_errors
+			r.ok = r.build == 'ok' and not r.unexported and not r.new_sparse \
+				and not r.checkpatch_errors
 			stdout.step(f'{sha[:12]} {subject}: {"PASS" if r.ok else "FAIL"} '
-				    f'(build {r.build if r.build != "ok" else "ok"}, '
+				    f'(build {r.build}, new imports {", ".join(r.new_symbols) or "none"}'
+				    f'{" NOT EXPORTED: " + ", ".join(r.unexported) if r.unexported else ""}, '
 				    f'{len(r.new_sparse)} new sparse, '
 				    f'{len(r.checkpatch_errors)} checkpatch errors, {r.seconds} s)')
 			results.append(r)
@@ -392,10 +440,12 @@ def write_check(mod: Tree, kernel: Tree, khead: str, results: List[Result]) -> N
 	md = [f'# make check M={mod.origin}', '',
 	      f'Against Linux {kernel.version} (`{khead[:12]}`, {kernel.generation!r} generation), '
 	      f'kbuild `make -C <tree> M=<module>`, sparse C=2, checkpatch --strict --no-tree.', '',
-	      '| commit | subject | build | new sparse | checkpatch errors | result |',
-	      '| --- | --- | --- | ---: | ---: | --- |']
+	      '| commit | subject | build | new imports (exported by the tree?) | new sparse | checkpatch errors | result |',
+	      '| --- | --- | --- | --- | ---: | ---: | --- |']
 	for r in results:
-		md.append(f'| `{r.sha[:12]}` | {r.subject} | {r.build} | {len(r.new_sparse)} | '
+		imp = ', '.join(s + (' (NO)' if any(u.startswith(s + ' ') for u in r.unexported) else '')
+				for s in r.new_symbols) or 'none'
+		md.append(f'| `{r.sha[:12]}` | {r.subject} | {r.build} | {imp} | {len(r.new_sparse)} | '
 			  f'{len(r.checkpatch_errors)} | {"pass" if r.ok else "FAIL"} |')
 	(rdir / 'check.md').write_text('\n'.join(md) + '\n')
 	stdout.step(f'wrote {rdir}/check.{{md,json}}: {data["passed"]} passed, '

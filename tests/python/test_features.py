@@ -63,3 +63,21 @@ def test_compat_both_branches_or_none() -> None:
 	one = COMPAT.replace('get_user_pages(addr, 1, 0, &page);', 'pin_user_pages(addr, 1, 0, &page);')
 	assert module.compat_conflict(COMPAT, one.replace('put_page(', 'unpin_user_page(')) == 16
 	assert module.compat_conflict(COMPAT, COMPAT) is None
+
+
+def test_module_refusals(fake_kernel: Path, tmp_path: Path) -> None:
+	"""M= that is not a module, or not in a git repository: one line,
+	exit 2, no workspace."""
+	import subprocess
+	from conftest import pinconv
+	env = {'PINCONV_WORK': str(tmp_path / 'w')}
+	notmod = tmp_path / 'notmod'
+	notmod.mkdir()
+	(notmod / 'Makefile').write_text('all:\n\ttrue\n')
+	p = pinconv('spatch', '--kdir', str(fake_kernel), '--module', str(notmod), env=env)
+	assert p.returncode == 2 and 'is not a kernel module' in p.stderr
+	assert len(p.stderr.strip().splitlines()) == 1
+	(notmod / 'Kbuild').write_text('obj-m += x.o\n')
+	p = pinconv('audit', '--kdir', str(fake_kernel), '--module', str(notmod), env=env)
+	assert p.returncode == 2 and 'is not in a git repository' in p.stderr
+	assert not list((tmp_path / 'w').glob('mod-*'))
