@@ -153,8 +153,19 @@ def _declared(tree: Tree, rev: str, name: str) -> bool:
 
 def plan(tree: Tree, root: Optional[Path] = None) -> List[Step]:
 	"""What to do with each overlay patch on this tree's baseline (see the
-	module's doc). Patches that apply are tried in order on a private
-	index, so a patch is judged on top of the ones before it."""
+	module's doc), remembered by baseline and patch contents."""
+	f = cache_root() / 'overlay-plan' / (_cache_file(tree, root).name + '.json')
+	if f.is_file():
+		return [Step(**d) for d in json.loads(f.read_text())]
+	steps = _plan(tree, root)
+	f.parent.mkdir(parents=True, exist_ok=True)
+	f.write_text(json.dumps([asdict(st) for st in steps]))
+	return steps
+
+
+def _plan(tree: Tree, root: Optional[Path] = None) -> List[Step]:
+	"""Patches that apply are tried in order on a private index, so a
+	patch is judged on top of the ones before it."""
 	steps: List[Step] = []
 	with tempfile.TemporaryDirectory(prefix='pinconv-overlay-') as tmp:
 		env = {'GIT_INDEX_FILE': str(Path(tmp) / 'index')}

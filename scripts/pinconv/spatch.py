@@ -9,6 +9,7 @@ by the tokens of spatch's own grep query, files run in parallel, and every
 unchanged file is never parsed twice.
 """
 
+import functools
 import hashlib
 import json
 import os
@@ -93,13 +94,27 @@ class FileResult:
 	findings: List[Finding] = field(default_factory=list)
 
 
+@functools.lru_cache(maxsize=None)
 def spatch_version() -> str:
 	out = run(['spatch', '--version'], check=False).stdout
 	return out.splitlines()[0] if out else 'unknown'
 
 
 def grep_tokens(path: Path) -> Set[str]:
-	"""Tokens of spatch's own grep query, patch and report modes."""
+	"""Tokens of spatch's own grep query, patch and report modes,
+	remembered by the rule's text and spatch's version."""
+	key = hashlib.sha256('\0'.join([CACHE_VERSION, spatch_version(), str(path.name),
+					 path.read_text()]).encode()).hexdigest()
+	cached = cache_root() / 'tokens' / key
+	if cached.is_file():
+		return set(cached.read_text().split())
+	tokens = _grep_tokens(path)
+	cached.parent.mkdir(parents=True, exist_ok=True)
+	cached.write_text(' '.join(sorted(tokens)))
+	return tokens
+
+
+def _grep_tokens(path: Path) -> Set[str]:
 	tokens: Set[str] = set()
 	for mode in ('patch', 'report'):
 		p = run(['spatch', '--parse-cocci', '-D', mode, path], check=False)
