@@ -14,7 +14,9 @@ a site or counted separately as a definition, declaration, comment,
 preprocessor line or other mention.
 """
 
+import hashlib
 import json
+import os
 import re
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
@@ -26,7 +28,7 @@ from pinconv import drift, spatch
 from pinconv.printer import Error, stdout
 from pinconv.run import git, run
 from pinconv.series import OUT, changes
-from pinconv.tree import TOP, Tree, get_maintainer, work_dir
+from pinconv.tree import TOP, Tree, cache_root, get_maintainer, work_dir
 
 REF_APIS = [
 	'get_user_pages', 'get_user_pages_fast', 'get_user_pages_fast_only',
@@ -118,14 +120,33 @@ def comment_lines(text: str) -> Set[int]:
 
 
 def maintainers_of(tree: Tree, files: List[str]) -> Dict[str, List[str]]:
+	"""get_maintainer.pl -f for each file, remembered by the content of
+	MAINTAINERS, the script and the file (its K: patterns read it): a
+	second audit, or one of another tree with the same files, runs no perl."""
 	gm = tree.path / 'scripts' / 'get_maintainer.pl'
+	blobs = ''
+	if gm.is_file() and (tree.path / 'MAINTAINERS').is_file():
+		blobs = hashlib.sha256(gm.read_bytes() + b'\0' +
+				       (tree.path / 'MAINTAINERS').read_bytes()).hexdigest()
 
 	def one(f: str) -> Tuple[str, List[str]]:
 		if not gm.is_file():
 			return f, []
+		src = tree.path / f
+		key = hashlib.sha256('\0'.join(['audit-v1', blobs, f]).encode() +
+				     (src.read_bytes() if src.is_file() else b'')).hexdigest()
+		cache = cache_root() / 'maintainers' / f'{key}.json'
+		if blobs and cache.is_file():
+			return f, json.loads(cache.read_text())
 		p = get_maintainer(tree.path, ['--nogit', '--nogit-fallback', '--norolestats',
 					       '-f', f])
-		return f, [l.strip() for l in p.stdout.splitlines() if l.strip()]
+		out = [l.strip() for l in p.stdout.splitlines() if l.strip()]
+		if blobs and p.returncode == 0:
+			cache.parent.mkdir(parents=True, exist_ok=True)
+			tmp = cache.with_suffix(f'.{os.getpid()}.tmp')
+			tmp.write_text(json.dumps(out))
+			tmp.rename(cache)
+		return f, out
 
 	with ThreadPoolExecutor(max_workers=4) as ex:
 		return dict(ex.map(one, files))
