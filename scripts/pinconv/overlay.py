@@ -29,7 +29,6 @@ import email.parser
 import email.policy
 import hashlib
 import json
-import os
 import re
 import tempfile
 from dataclasses import asdict, dataclass

@@ -68,7 +68,6 @@ def test_compat_both_branches_or_none() -> None:
 def test_module_refusals(fake_kernel: Path, tmp_path: Path) -> None:
 	"""M= that is not a module, or not in a git repository: one line,
 	exit 2, no workspace."""
-	import subprocess
 	from conftest import pinconv
 	env = {'PINCONV_WORK': str(tmp_path / 'w')}
 	notmod = tmp_path / 'notmod'

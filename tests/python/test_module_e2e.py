@@ -78,7 +78,7 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 	git(r, 'commit', '-q', '-m', 'wip: notes')
 	(r / 'pinmod.o').write_text('an ignored build product\n')
 	yield r
-	for ws in tree.work_dir().glob(f'mod-pinmod-*'):
+	for ws in tree.work_dir().glob('mod-pinmod-*'):
 		if (ws / '.git').is_dir() and str(r) in git(ws, 'remote', 'get-url', 'origin'):
 			shutil.rmtree(ws)
 			for d in ('patches', 'reports', 'wt'):
