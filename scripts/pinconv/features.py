@@ -36,7 +36,9 @@ class Feature:
 
 
 def _fn(name: str) -> str:
-	return rf'\b{name}\s*\('
+	"""A declaration or definition of function name: a line that starts
+	with its type, so that a comment or a call does not count."""
+	return rf'^[A-Za-z_][\w \t*]*[ \t*]{name}\s*\('
 
 
 FEATURES: List[Feature] = [
@@ -87,7 +89,7 @@ def detect(read: Reader) -> Tuple[str, ...]:
 	for f in FEATURES:
 		if f.header not in texts:
 			texts[f.header] = read(f.header) or ''
-		if re.search(f.pattern, texts[f.header]):
+		if re.search(f.pattern, texts[f.header], re.M):
 			have.append(f.name)
 	return tuple(have)
 

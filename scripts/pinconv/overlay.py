@@ -146,14 +146,17 @@ def provides(patch: Path) -> List[str]:
 
 
 def _declared(tree: Tree, rev: str, name: str) -> bool:
-	return run(['git', 'grep', '-q', '-w', '-E', rf'{name}\s*\(', rev, '--', 'include/'],
+	"""A header at rev declares or defines name: a line that starts with
+	its type (not a comment, not a call in an indented body)."""
+	decl = rf'^[A-Za-z_][A-Za-z0-9_[:space:]*]*[[:space:]*]{name}[[:space:]]*\('
+	return run(['git', 'grep', '-q', '-E', decl, rev, '--', 'include/'],
 		   cwd=tree.path, check=False).returncode == 0
 
 
 def plan(tree: Tree, root: Optional[Path] = None) -> List[Step]:
 	"""What to do with each overlay patch on this tree's baseline (see the
 	module's doc), remembered by baseline and patch contents."""
-	f = cache_root() / 'overlay-plan' / (_cache_file(tree, root).name + '.json')
+	f = cache_root() / 'overlay-plan' / f'{_inputs(tree, root)}.v2.json'
 	if f.is_file():
 		return [Step(**d) for d in json.loads(f.read_text())]
 	steps = _plan(tree, root)
@@ -336,13 +339,22 @@ def apply(tree: Tree, root: Optional[Path] = None) -> List[str]:
 	return done
 
 
-def _cache_file(tree: Tree, root: Optional[Path] = None) -> Path:
-	"""Where the overlay head for this baseline and these patch files is
-	remembered: overlay commits are deterministic (the patches' own dates
-	and authors), so the same inputs give the same commits."""
+def _inputs(tree: Tree, root: Optional[Path] = None) -> str:
+	"""A digest of the baseline and the overlay's patch files."""
 	h = hashlib.sha256(tree.base.encode())
 	for p in read_series(overlay_dir(tree.kver, root)):
 		h.update(b'\0' + p.name.encode() + b'\0' + p.read_bytes())
+	return h.hexdigest()
+
+
+def _cache_file(tree: Tree, root: Optional[Path] = None) -> Path:
+	"""Where the overlay head for this baseline, these patch files and
+	what plan() decided of them is remembered: overlay commits are
+	deterministic (the patches' own dates and authors), so the same
+	inputs give the same commits."""
+	h = hashlib.sha256(_inputs(tree, root).encode())
+	for st in plan(tree, root):
+		h.update(f'\0{st.patch}:{st.status}'.encode())
 	return cache_root() / 'overlay' / h.hexdigest()
 
 
