@@ -82,6 +82,17 @@ def file_reader(top: Path) -> Reader:
 	return read
 
 
+def git_reader(repo: Path, rev: str) -> Reader:
+	"""Files of a commit: the baseline, not a work tree that may hold the
+	overlay or a series (which add features of their own)."""
+	import subprocess
+
+	def read(rel: str) -> Optional[str]:
+		p = subprocess.run(['git', 'show', f'{rev}:{rel}'], cwd=repo, capture_output=True)
+		return p.stdout.decode('utf-8', 'replace') if p.returncode == 0 else None
+	return read
+
+
 def detect(read: Reader) -> Tuple[str, ...]:
 	"""The names of the features the tree declares, in FEATURES' order."""
 	texts: Dict[str, str] = {}

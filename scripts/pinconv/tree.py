@@ -175,9 +175,10 @@ def is_dirty(path: Path) -> int:
 
 def _load(path: Path, origin: str) -> Tree:
 	version = kernel_version(path)
-	have = features.detect(features.file_reader(path))
-	gen = features.require(have, str(path))
 	base = git(['rev-parse', f'{BASE_TAG}^{{commit}}'], cwd=path)
+	# The baseline's features: the branch may carry the overlay.
+	have = features.detect(features.git_reader(path, base))
+	gen = features.require(have, str(path))
 	stamp = _stamp(path)
 	revision = stamp.read_text().strip() if origin == 'debian' and stamp.is_file() else ''
 	return Tree(path=path, kver=gen.key, version=version, generation=gen.name,
