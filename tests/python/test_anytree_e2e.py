@@ -112,6 +112,10 @@ def test_kdir_tree_spatch_and_audit(trees: Dict[str, Path], work: Path,
 	assert a['rules'] == f'cocci/rules-{rules}'
 	assert a['generation'] == ('extract' if rules == '6.12' else 'get')
 	assert not a['unclassified']
+	# Features come from the baseline, not the work tree that make spatch
+	# left with the 6.1 overlay (whose bio code names BIO_PAGE_PINNED).
+	bio = [x for x in a['sites'] if x['api'] == 'bio_iov_iter_get_pages']
+	assert bio and all((x['cls'] == 'converted') == (rules == '6.12') for x in bio)
 	print(f'{label}: tree {t_tree:.1f} s, spatch {t_spatch:.1f} s, audit '
 	      f'{time.monotonic() - t0 - t_tree - t_spatch:.1f} s')
 
