@@ -6,9 +6,15 @@
 PY      ?= /usr/bin/python3
 KVER    ?= 6.1
 KDIR    ?=
+# M=/path/to/module: spatch, check and audit work on an out-of-tree module.
+M       ?=
 PINCONV := PYTHONPATH=$(CURDIR)/scripts $(PY) -m pinconv
 # With KDIR, the series is read from the tree unless KVER is given too.
 TREEARGS = $(if $(KDIR),--kdir $(KDIR) $(if $(filter file,$(origin KVER)),,--kver $(KVER)),--kver $(KVER))
+MODARGS  = $(if $(M),--module $(M))
+# Our command-line variables are ours: the kernel builds the toolkit runs
+# must not see them in MAKEFLAGS (kbuild would take M= for its own).
+MAKEOVERRIDES :=
 
 .PHONY: all deps deps-check tree overlay clean-tree test test-quick test-cocci test-python
 
@@ -30,7 +36,7 @@ overlay: deps-check
 # AUTHOR="Name <email>" overrides git config user.name/user.email.
 .PHONY: spatch
 spatch: deps-check
-	@$(if $(AUTHOR),PINCONV_AUTHOR="$(AUTHOR)") $(PINCONV) spatch $(TREEARGS)
+	@$(if $(AUTHOR),PINCONV_AUTHOR="$(AUTHOR)") $(PINCONV) spatch $(TREEARGS) $(MODARGS)
 
 # Boot the baseline and the series tip in QEMU; prove pins taken and released.
 # REV=rev boots only that revision, judged as the tip (work/reports/).
@@ -44,7 +50,7 @@ boottest: deps-check
 # the header proof (headerproof.py) and recompiles whatever a header reaches.
 .PHONY: check bisect
 check: deps-check
-	@$(PINCONV) check $(TREEARGS) $(if $(REV),--rev $(REV)) $(if $(filter 0,$(PROOF)),--no-proof)
+	@$(PINCONV) check $(TREEARGS) $(MODARGS) $(if $(REV),--rev $(REV)) $(if $(filter 0,$(PROOF)),--no-proof)
 
 # The first commit between GOOD and BAD that fails TEST=build (default) or
 # TEST=boot, found by git bisect run in a worktree of its own.
@@ -56,7 +62,7 @@ bisect: deps-check
 # REV=rev audits another revision of the workspace (default: the baseline).
 .PHONY: audit audit-baseline
 audit: deps-check
-	@$(PINCONV) audit $(TREEARGS) $(if $(REV),--rev $(REV)) $(if $(BASELINE),--baseline $(BASELINE))
+	@$(PINCONV) audit $(TREEARGS) $(MODARGS) $(if $(REV),--rev $(REV)) $(if $(BASELINE),--baseline $(BASELINE))
 
 audit-baseline: deps-check
 	@$(PINCONV) audit $(TREEARGS) --write-baseline reports/$(KVER)/audit-baseline.json

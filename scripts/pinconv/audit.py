@@ -14,7 +14,9 @@ a site or counted separately as a definition, declaration, comment,
 preprocessor line or other mention.
 """
 
+import hashlib
 import json
+import os
 import re
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
@@ -26,7 +28,7 @@ from pinconv import drift, spatch
 from pinconv.printer import Error, stdout
 from pinconv.run import git, run
 from pinconv.series import OUT, changes
-from pinconv.tree import TOP, Tree, get_maintainer, work_dir
+from pinconv.tree import TOP, Tree, cache_root, get_maintainer, work_dir
 
 REF_APIS = [
 	'get_user_pages', 'get_user_pages_fast', 'get_user_pages_fast_only',
@@ -118,14 +120,33 @@ def comment_lines(text: str) -> Set[int]:
 
 
 def maintainers_of(tree: Tree, files: List[str]) -> Dict[str, List[str]]:
+	"""get_maintainer.pl -f for each file, remembered by the content of
+	MAINTAINERS, the script and the file (its K: patterns read it): a
+	second audit, or one of another tree with the same files, runs no perl."""
 	gm = tree.path / 'scripts' / 'get_maintainer.pl'
+	blobs = ''
+	if gm.is_file() and (tree.path / 'MAINTAINERS').is_file():
+		blobs = hashlib.sha256(gm.read_bytes() + b'\0' +
+				       (tree.path / 'MAINTAINERS').read_bytes()).hexdigest()
 
 	def one(f: str) -> Tuple[str, List[str]]:
 		if not gm.is_file():
 			return f, []
+		src = tree.path / f
+		key = hashlib.sha256('\0'.join(['audit-v1', blobs, f]).encode() +
+				     (src.read_bytes() if src.is_file() else b'')).hexdigest()
+		cache = cache_root() / 'maintainers' / f'{key}.json'
+		if blobs and cache.is_file():
+			return f, json.loads(cache.read_text())
 		p = get_maintainer(tree.path, ['--nogit', '--nogit-fallback', '--norolestats',
 					       '-f', f])
-		return f, [l.strip() for l in p.stdout.splitlines() if l.strip()]
+		out = [l.strip() for l in p.stdout.splitlines() if l.strip()]
+		if blobs and p.returncode == 0:
+			cache.parent.mkdir(parents=True, exist_ok=True)
+			tmp = cache.with_suffix(f'.{os.getpid()}.tmp')
+			tmp.write_text(json.dumps(out))
+			tmp.rename(cache)
+		return f, out
 
 	with ThreadPoolExecutor(max_workers=4) as ex:
 		return dict(ex.map(one, files))
@@ -154,9 +175,18 @@ def rules_for(tree: Tree) -> Tuple[List[spatch.Rule], str]:
 	return spatch.load_rules(kver) + spatch.load_rules(kver, AUDIT_RULES), kver
 
 
+def bio_pins(tree: Tree) -> bool:
+	"""bio_iov_iter_get_pages() pins in this tree: it has BIO_PAGE_PINNED
+	(features.py; a Tree made without features: its generation)."""
+	if tree.features:
+		return 'BIO_PAGE_PINNED' in tree.features
+	return tree.generation == 'extract'
+
+
 def classify(tree: Tree, rev: str, calls: List[Tuple[str, int, str, str, str]],
 	     results: Dict[str, spatch.FileResult]) -> List[Tuple[str, int, str, str, str, str]]:
 	out = []
+	pinning_bios = bio_pins(tree)
 	for path, line, fn, api, kind in calls:
 		res = results.get(path)
 		converted_lines = set()
@@ -169,7 +199,7 @@ def classify(tree: Tree, rev: str, calls: List[Tuple[str, int, str, str, str]],
 			finding = fs[0] if fs else None
 		if api in PIN_APIS:
 			cls, why = 'converted', f'already pins: {api}()'
-		elif tree.generation == 'extract' and api in ('bio_iov_iter_get_pages', 'bio_release_pages'):
+		elif pinning_bios and api in ('bio_iov_iter_get_pages', 'bio_release_pages'):
 			cls, why = 'converted', (f'{api}() pins (iov_iter_extract_pages(), BIO_PAGE_PINNED) '
 						 'in this tree since Linux 6.5')
 		elif kind == 'fault-in':

@@ -9,20 +9,29 @@ from pinconv import ruletest, series, tree
 from pinconv.printer import Error, error, stdout
 
 
-def add_tree_args(p: argparse.ArgumentParser) -> None:
-	p.add_argument('--kver', default='', help='kernel series: 6.1 (default) or '
-		       '6.12; with --kdir, read from the tree')
-	p.add_argument('--kdir', default='', help='an existing kernel git tree')
+def add_tree_args(p: argparse.ArgumentParser, module: bool = False) -> None:
+	p.add_argument('--kver', default='', help='Debian tree: 6.1 (default) or '
+		       '6.12; with --kdir, the rules are the tree\'s generation\'s')
+	p.add_argument('--kdir', default='', help='an existing kernel git tree (Linux 6.0 on)')
+	if module:
+		p.add_argument('--module', default='', help='an out-of-tree module\'s '
+			       'directory in a git repository (make M=)')
 
 
 def cmd_tree(args: argparse.Namespace) -> int:
 	t = tree.prepare(args.kver, args.kdir)
-	stdout.step(f'tree ready: {t.path} (Linux {t.version}, base {t.base[:12]})')
+	stdout.step(f'tree ready: {t.path} (Linux {t.version}, base {t.base[:12]}, '
+		    f'{t.generation!r} generation: cocci/rules-{t.kver}, kernel-overlay/{t.kver})')
 	return 0
 
 
 def cmd_spatch(args: argparse.Namespace) -> int:
 	t = tree.prepare(args.kver, args.kdir)
+	if args.module:
+		from pinconv import module
+		m, prefix = module.module_tree(args.module, t)
+		module.generate(m, prefix, t, args.jobs)
+		return 0
 	series.generate(t, args.jobs)
 	return 0
 
@@ -32,6 +41,11 @@ def cmd_audit(args: argparse.Namespace) -> int:
 	from pathlib import Path
 	from pinconv import audit, series
 	t = tree.prepare(args.kver, args.kdir)
+	if args.module:
+		from pinconv import module
+		m, prefix = module.module_tree(args.module, t)
+		report = module.audit(m, prefix, t)
+		return 3 if report['unclassified'] else 0
 	report = audit.run_audit(t, args.rev)
 	outdir = (series.REPORTS / t.kver if t.origin == 'debian'
 		  else tree.work_dir() / 'reports' / t.name)
@@ -102,6 +116,10 @@ def cmd_email(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
 	from pinconv import check
 	t = tree.prepare(args.kver, args.kdir)
+	if args.module:
+		from pinconv import module
+		m, prefix = module.module_tree(args.module, t)
+		return 0 if module.check(m, prefix, t) else 1
 	return 0 if check.check(t, args.rev, proof=not args.no_proof) else 1
 
 
@@ -170,11 +188,11 @@ def build_parser() -> argparse.ArgumentParser:
 	add_tree_args(p)
 	p.set_defaults(func=cmd_overlay)
 	p = sub.add_parser('spatch', help='regenerate the patch series from cocci/')
-	add_tree_args(p)
+	add_tree_args(p, module=True)
 	p.add_argument('-j', '--jobs', type=int, default=0)
 	p.set_defaults(func=cmd_spatch)
 	p = sub.add_parser('audit', help='classify every page-reference caller')
-	add_tree_args(p)
+	add_tree_args(p, module=True)
 	p.add_argument('--rev', default=tree.BASE_TAG, help='revision to audit (default: the baseline)')
 	p.add_argument('--baseline', default='', help='gate: fail on sites this baseline lacks')
 	p.add_argument('--write-baseline', default='', help='write the baseline file')
@@ -205,7 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
 	p.set_defaults(func=cmd_email)
 	p = sub.add_parser('check', help='every commit of a range builds, is sparse '
 			   'and checkpatch clean')
-	add_tree_args(p)
+	add_tree_args(p, module=True)
 	p.add_argument('--rev', default=f'{tree.BASE_TAG}..{tree.BRANCH}',
 		       help='range to check (a single revision: from the baseline)')
 	p.add_argument('--no-proof', action='store_true',

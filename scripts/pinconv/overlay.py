@@ -10,16 +10,32 @@ patch date, so the overlay commits have the same hashes on every machine.
 The conversions the toolkit makes later go on top of the overlay. A second
 apply() finds the overlay commits by subject on base..pinconv and does
 nothing.
+
+A tree other than the one an overlay was written for (KDIR= a 7.3 or an
+LTS tree of the same generation) may already have what a patch adds, or
+have moved the code it changes. plan() decides per patch, on a private
+index and without touching the branch:
+
+  apply    it applies to the baseline (after the patches before it)
+  present  the tree already has it: every API it declares is declared in
+           the tree, or the patch applies in reverse
+  moved    neither: the code it changes moved. It is skipped and reported,
+           and the rules that call an API it would have added are
+           withheld (spatch.WITHHELD), so that no conversion calls an API
+           the tree lacks.
 """
 
 import email.parser
 import email.policy
 import hashlib
+import json
 import re
-from dataclasses import dataclass
+import tempfile
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
+from pinconv import spatch
 from pinconv.printer import Error, stdout
 from pinconv.run import git, run
 from pinconv.tree import BRANCH, TOP, Tree, cache_root, is_dirty
@@ -98,6 +114,123 @@ def parse_patch(path: Path) -> Patch:
 
 def read_overlay(kver: str, root: Optional[Path] = None) -> List[Patch]:
 	return [parse_patch(p) for p in read_series(overlay_dir(kver, root))]
+
+
+@dataclass
+class Step:
+	patch: str		# file name
+	subject: str
+	status: str		# 'apply', 'present' or 'moved'
+	why: str		# one line, for 'present' and 'moved'
+	provides: List[str]	# the APIs it declares in include/
+
+
+# A top-level declaration or definition added to a header: '+void f(...'.
+_DECL_RE = re.compile(r'^\+(?:extern\s+|static\s+inline\s+)?[A-Za-z_][\w\s\*]*?\b(\w+)\s*\(')
+
+
+def provides(patch: Path) -> List[str]:
+	"""Functions the patch declares in include/ headers (its new API)."""
+	names: List[str] = []
+	header = False
+	for line in patch.read_text(errors='replace').splitlines():
+		if line.startswith('+++ '):
+			header = line[4:].startswith('b/include/') and line.endswith('.h')
+			continue
+		if not header or line.startswith('+++'):
+			continue
+		m = _DECL_RE.match(line)
+		if m and m.group(1) not in names and not line[1:2].isspace():
+			names.append(m.group(1))
+	return names
+
+
+def _declared(tree: Tree, rev: str, name: str) -> bool:
+	"""A header at rev declares or defines name: a line that starts with
+	its type (not a comment, not a call in an indented body)."""
+	decl = rf'^[A-Za-z_][A-Za-z0-9_[:space:]*]*[[:space:]*]{name}[[:space:]]*\('
+	return run(['git', 'grep', '-q', '-E', decl, rev, '--', 'include/'],
+		   cwd=tree.path, check=False).returncode == 0
+
+
+def plan(tree: Tree, root: Optional[Path] = None) -> List[Step]:
+	"""What to do with each overlay patch on this tree's baseline (see the
+	module's doc), remembered by baseline and patch contents."""
+	f = cache_root() / 'overlay-plan' / f'{_inputs(tree, root)}.v2.json'
+	if f.is_file():
+		return [Step(**d) for d in json.loads(f.read_text())]
+	steps = _plan(tree, root)
+	f.parent.mkdir(parents=True, exist_ok=True)
+	f.write_text(json.dumps([asdict(st) for st in steps]))
+	return steps
+
+
+def _plan(tree: Tree, root: Optional[Path] = None) -> List[Step]:
+	"""Patches that apply are tried in order on a private index, so a
+	patch is judged on top of the ones before it."""
+	steps: List[Step] = []
+	with tempfile.TemporaryDirectory(prefix='pinconv-overlay-') as tmp:
+		env = {'GIT_INDEX_FILE': str(Path(tmp) / 'index')}
+		git(['read-tree', tree.base], cwd=tree.path, env=env)
+
+		def apply_ok(path: Path, *extra: str) -> Tuple[bool, str]:
+			p = run(['git', 'apply', '--cached', '--check', *extra, str(path.resolve())],
+				cwd=tree.path, env=env, check=False)
+			msg = [l for l in (p.stderr or '').splitlines() if l.strip()]
+			return p.returncode == 0, (msg[0] if msg else '')
+
+		for path in read_series(overlay_dir(tree.kver, root)):
+			patch = parse_patch(path)
+			api = provides(path)
+			have = [n for n in api if _declared(tree, tree.base, n)]
+			fwd, err = apply_ok(path)
+			if api and len(have) == len(api):
+				st = Step(path.name, patch.subject, 'present',
+					  f'the tree already declares {", ".join(n + "()" for n in api)}', api)
+			elif fwd:
+				run(['git', 'apply', '--cached', str(path.resolve())], cwd=tree.path, env=env)
+				st = Step(path.name, patch.subject, 'apply', '', api)
+			elif apply_ok(path, '-R')[0]:
+				st = Step(path.name, patch.subject, 'present',
+					  'the tree already has the change (the patch applies in reverse)', api)
+			else:
+				st = Step(path.name, patch.subject, 'moved',
+					  f'does not apply to {tree.base[:12]}: {err or "?"}', api)
+			steps.append(st)
+	return steps
+
+
+def withhold(steps: List[Step]) -> Dict[str, str]:
+	"""Register with spatch the APIs of the patches that did not apply:
+	rules calling them are not run. Returns what was registered."""
+	spatch.WITHHELD.clear()
+	for st in steps:
+		if st.status == 'moved':
+			for n in st.provides:
+				spatch.WITHHELD[n] = f'overlay patch {st.patch} does not apply'
+	return dict(spatch.WITHHELD)
+
+
+def report_plan(tree: Tree, steps: List[Step]) -> None:
+	"""One line per patch that is not applied, and then overlay.json in
+	work/reports/<tree>/ (KDIR trees' reports are there too)."""
+	for st in steps:
+		if st.status == 'present':
+			stdout.step(f'overlay {tree.kver}: {st.patch}: skipped, {st.why}')
+		elif st.status == 'moved':
+			stdout.step(f'overlay {tree.kver}: {st.patch}: NOT APPLIED, {st.why}'
+				    + (f'; rules calling {", ".join(st.provides)} withheld'
+				       if st.provides else ''))
+	if all(st.status == 'apply' for st in steps):
+		return
+	from pinconv.tree import work_dir
+	out = work_dir() / 'reports' / tree.name
+	out.mkdir(parents=True, exist_ok=True)
+	(out / 'overlay.json').write_text(json.dumps({
+		'kernel': tree.version, 'base': tree.base, 'overlay': f'kernel-overlay/{tree.kver}',
+		'patches': [asdict(st) for st in steps],
+		'withheld': {n: w for n, w in spatch.WITHHELD.items()},
+	}, indent=1) + '\n')
 
 
 def _branch_commits(tree: Tree) -> List[Tuple[str, str]]:
@@ -183,8 +316,12 @@ def apply(tree: Tree, root: Optional[Path] = None) -> List[str]:
 	aborted, the branch keeps the commits made so far, and Error names the
 	patch.
 	"""
-	patches = read_overlay(tree.kver, root)
 	_check_workspace(tree)
+	steps = plan(tree, root)
+	withhold(steps)
+	report_plan(tree, steps)
+	todo = {st.patch for st in steps if st.status == 'apply'}
+	patches = [p for p in read_overlay(tree.kver, root) if p.path.name in todo]
 	done = _present(tree, patches)
 	if not patches:
 		stdout.step(f'overlay {tree.kver}: nothing to add, the tree has the '
@@ -202,13 +339,22 @@ def apply(tree: Tree, root: Optional[Path] = None) -> List[str]:
 	return done
 
 
-def _cache_file(tree: Tree, root: Optional[Path] = None) -> Path:
-	"""Where the overlay head for this baseline and these patch files is
-	remembered: overlay commits are deterministic (the patches' own dates
-	and authors), so the same inputs give the same commits."""
+def _inputs(tree: Tree, root: Optional[Path] = None) -> str:
+	"""A digest of the baseline and the overlay's patch files."""
 	h = hashlib.sha256(tree.base.encode())
 	for p in read_series(overlay_dir(tree.kver, root)):
 		h.update(b'\0' + p.name.encode() + b'\0' + p.read_bytes())
+	return h.hexdigest()
+
+
+def _cache_file(tree: Tree, root: Optional[Path] = None) -> Path:
+	"""Where the overlay head for this baseline, these patch files and
+	what plan() decided of them is remembered: overlay commits are
+	deterministic (the patches' own dates and authors), so the same
+	inputs give the same commits."""
+	h = hashlib.sha256(_inputs(tree, root).encode())
+	for st in plan(tree, root):
+		h.update(f'\0{st.patch}:{st.status}'.encode())
 	return cache_root() / 'overlay' / h.hexdigest()
 
 
@@ -218,6 +364,9 @@ def cached_head(tree: Tree, root: Optional[Path] = None) -> str:
 	f = _cache_file(tree, root)
 	if not f.is_file():
 		return ''
+	# The cached head skips apply(): the plan still decides what the
+	# rules may call.
+	withhold(plan(tree, root))
 	sha = f.read_text().strip()
 	if run(['git', 'cat-file', '-e', f'{sha}^{{commit}}'], cwd=tree.path,
 	       check=False).returncode:

@@ -9,6 +9,7 @@ by the tokens of spatch's own grep query, files run in parallel, and every
 unchanged file is never parsed twice.
 """
 
+import functools
 import hashlib
 import json
 import os
@@ -50,6 +51,11 @@ NEW_APIS = [
 ]
 API_TOKENS = set(OLD_APIS) | set(NEW_APIS)
 
+# APIs the tree lacks because the overlay patch that adds them did not
+# apply (overlay.withhold()): API -> why. load_rules() leaves out the
+# conversion rules that name one, so no conversion calls a missing API.
+WITHHELD: Dict[str, str] = {}
+
 # Any report line: 'file:line:col-col: message'.
 SITE_RE = re.compile(r'^[^:\s]+:\d+:\d+-\d+: ')
 CACHE_VERSION = '2'
@@ -88,13 +94,27 @@ class FileResult:
 	findings: List[Finding] = field(default_factory=list)
 
 
+@functools.lru_cache(maxsize=None)
 def spatch_version() -> str:
 	out = run(['spatch', '--version'], check=False).stdout
 	return out.splitlines()[0] if out else 'unknown'
 
 
 def grep_tokens(path: Path) -> Set[str]:
-	"""Tokens of spatch's own grep query, patch and report modes."""
+	"""Tokens of spatch's own grep query, patch and report modes,
+	remembered by the rule's text and spatch's version."""
+	key = hashlib.sha256('\0'.join([CACHE_VERSION, spatch_version(), str(path.name),
+					 path.read_text()]).encode()).hexdigest()
+	cached = cache_root() / 'tokens' / key
+	if cached.is_file():
+		return set(cached.read_text().split())
+	tokens = _grep_tokens(path)
+	cached.parent.mkdir(parents=True, exist_ok=True)
+	cached.write_text(' '.join(sorted(tokens)))
+	return tokens
+
+
+def _grep_tokens(path: Path) -> Set[str]:
 	tokens: Set[str] = set()
 	for mode in ('patch', 'report'):
 		p = run(['spatch', '--parse-cocci', '-D', mode, path], check=False)
@@ -130,6 +150,11 @@ def load_rules(kver: str, names: Optional[List[str]] = None) -> List[Rule]:
 		# spatch makes no grep query for a rule that starts with a set of
 		# names ({a, b}): such a rule runs on the files that mention an API
 		# its text names.
+		lacks = sorted(set(WITHHELD) & words(text))
+		if lacks:
+			stdout.step(f'rule {n} withheld: it calls {", ".join(lacks)}, which the '
+				    f'tree lacks ({WITHHELD[lacks[0]]})')
+			continue
 		tokens = grep_tokens(path) or (API_TOKENS & words(text))
 		rules.append(Rule(n, path, text, tokens))
 	return rules

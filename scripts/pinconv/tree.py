@@ -18,8 +18,9 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
+from pinconv import features
 from pinconv.printer import Error, stdout
 from pinconv.run import git, run
 
@@ -27,9 +28,11 @@ TOP = Path(__file__).resolve().parents[2]
 BASE_TAG = 'pinconv-base'
 BRANCH = 'pinconv'
 
-# Kernel series the toolkit knows, and which API generation each has:
-# 'get' trees (6.1) have no pin API for iov_iter or bio; 'extract' trees
-# (6.5 and later) have iov_iter_extract_pages() and BIO_PAGE_PINNED.
+# Debian's trees that KVER names (linux-source-<kver>), and the API
+# generation each has: 'get' (6.1) has no pin API for iov_iter or bio;
+# 'extract' (6.12) has iov_iter_extract_pages() and BIO_PAGE_PINNED. Any
+# other tree comes with KDIR= and is judged by its features (features.py),
+# never by its version.
 SUPPORTED: Dict[str, str] = {'6.1': 'get', '6.12': 'extract'}
 DEFAULT_KVER = '6.1'
 
@@ -48,12 +51,20 @@ BASE_IDENT = {
 @dataclass
 class Tree:
 	path: Path      # the toolkit's own work tree
-	kver: str       # '6.1', '6.12'
-	version: str    # '6.1.192'
+	kver: str       # the rule set of its generation: '6.1' or '6.12'
+			# (cocci/rules-<kver>, kernel-overlay/<kver>, configs/<kver>.config)
+	version: str    # '6.1.192', '7.3.0': what its Makefile says
 	generation: str # 'get' or 'extract'
 	base: str       # sha of the baseline commit
-	origin: str     # 'debian' or the KDIR path
+	origin: str     # 'debian', the KDIR path, or the module path
 	revision: str = ''  # the Debian package revision it was made from ('' for KDIR)
+	features: Tuple[str, ...] = ()  # features.detect() of its baseline
+
+	@property
+	def series(self) -> str:
+		"""The tree's own VERSION.PATCHLEVEL: '7.3' for a 7.3 tree that
+		takes the 6.12 rules."""
+		return series_of(self.version)
 
 	@property
 	def name(self) -> str:
@@ -87,27 +98,17 @@ def kernel_version(path: Path) -> str:
 
 
 def generation_of(path: Path) -> Optional[str]:
-	"""The pin API generation a tree has, read from include/linux/uio.h:
-	'extract' (iov_iter_extract_pages(), 6.3 and later), 'get'
-	(iov_iter_get_pages2() only, 6.0-6.2) or None (older or unknown)."""
-	f = path / 'include' / 'linux' / 'uio.h'
-	text = f.read_text(errors='replace') if f.is_file() else ''
-	if re.search(r'\biov_iter_extract_pages\(', text):
-		return 'extract'
-	if re.search(r'\biov_iter_get_pages2\(', text):
-		return 'get'
-	return None
+	"""The pin API generation a tree has ('extract', 'get'), or None."""
+	g = features.generation_of(features.detect(features.file_reader(path)))
+	return g.name if g else None
 
 
 def check_generation(path: Path, kver: str) -> None:
-	"""The tree has the API generation the toolkit's rules for kver expect."""
+	"""A Debian tree has the API generation its KVER's rules expect."""
 	want = SUPPORTED[kver]
-	got = generation_of(path)
-	if got is None:
-		raise Error(f'{path}: unknown pin API generation (include/linux/uio.h has '
-			    f'neither iov_iter_get_pages2() nor iov_iter_extract_pages())')
-	if got != want:
-		raise Error(f'{path}: Linux {kver} tree with the {got!r} API generation; '
+	g = features.require(features.detect(features.file_reader(path)), str(path))
+	if g.name != want:
+		raise Error(f'{path}: Linux {kver} tree with the {g.name!r} API generation; '
 			    f'the {kver} rules expect {want!r}')
 
 
@@ -129,8 +130,9 @@ def series_of(version: str) -> str:
 
 def check_kver(kver: str) -> str:
 	if kver not in SUPPORTED:
-		raise Error(f'unsupported kernel version {kver} (supported: '
-			    f'{", ".join(SUPPORTED)})')
+		raise Error(f'KVER={kver}: no Debian tree of that name (KVER names '
+			    f'linux-source-{" or -".join(SUPPORTED)}); any kernel git tree '
+			    f'from Linux 6.0 on: KDIR=/path/to/linux')
 	return SUPPORTED[kver]
 
 
@@ -166,18 +168,21 @@ def package_version(kver: str) -> str:
 
 def is_dirty(path: Path) -> int:
 	"""Number of modified, staged or untracked (not ignored) paths."""
-	out = git(['status', '--porcelain'], cwd=path)
+	# No optional locks: git status must not refresh (rewrite) a user's index.
+	out = git(['--no-optional-locks', 'status', '--porcelain'], cwd=path)
 	return len(out.splitlines())
 
 
 def _load(path: Path, origin: str) -> Tree:
 	version = kernel_version(path)
-	kver = series_of(version)
 	base = git(['rev-parse', f'{BASE_TAG}^{{commit}}'], cwd=path)
+	# The baseline's features: the branch may carry the overlay.
+	have = features.detect(features.git_reader(path, base))
+	gen = features.require(have, str(path))
 	stamp = _stamp(path)
 	revision = stamp.read_text().strip() if origin == 'debian' and stamp.is_file() else ''
-	return Tree(path=path, kver=kver, version=version,
-		    generation=SUPPORTED[kver], base=base, origin=origin, revision=revision)
+	return Tree(path=path, kver=gen.key, version=version, generation=gen.name,
+		    base=base, origin=origin, revision=revision, features=have)
 
 
 def _stamp(path: Path) -> Path:
@@ -239,14 +244,11 @@ def kdir_tree(kdir: Path, kver: Optional[str]) -> Tree:
 	if not kdir.is_dir():
 		raise Error(f'KDIR={kdir} does not exist')
 	version = kernel_version(kdir)
-	series = series_of(version)
-	if series not in SUPPORTED:
-		raise Error(f'KDIR={kdir} is Linux {version}; unsupported kernel '
-			    f'version {series} (supported: {", ".join(SUPPORTED)})')
-	if kver and kver != series:
-		raise Error(f'KDIR={kdir} is Linux {version}, not KVER={kver}')
-	if (kdir / 'include' / 'linux' / 'uio.h').is_file():
-		check_generation(kdir, series)
+	# No version whitelist: the tree's headers say which rules fit.
+	gen = features.require(features.detect(features.file_reader(kdir)), f'KDIR={kdir}')
+	if kver and kver not in (series_of(version), gen.key):
+		raise Error(f'KDIR={kdir} is Linux {version} of the {gen.name!r} generation '
+			    f'(rules-{gen.key}), not KVER={kver}')
 	if run(['git', 'rev-parse', '--git-dir'], cwd=kdir, check=False).returncode:
 		raise Error(f'KDIR={kdir} is not a git repository')
 	dirty = is_dirty(kdir)

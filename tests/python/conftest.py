@@ -49,14 +49,25 @@ def commit_file(repo: Path, base: str, path: str, text: str, message: str) -> st
 	return git('commit-tree', tree, '-p', base, input=message)
 
 
+FAKE_UIO_GET = 'ssize_t iov_iter_get_pages2(struct iov_iter *i);\n'
+FAKE_UIO_EXTRACT = FAKE_UIO_GET + ('ssize_t iov_iter_extract_pages(struct iov_iter *i);\n'
+				   'static inline bool iov_iter_extract_will_pin(const struct iov_iter *i);\n')
+FAKE_MM = ('long pin_user_pages_fast(unsigned long start, int nr_pages);\n'
+	   'void unpin_user_page(struct page *page);\n')
+
+
 @pytest.fixture
 def fake_kernel(tmp_path: Path) -> Path:
-	"""A tiny git repository that looks like a Linux 6.1 tree."""
+	"""A tiny git repository that looks like a Linux 6.1 tree: the
+	headers declare what the 'get' generation's rules need."""
 	k = tmp_path / 'linux'
 	(k / 'block').mkdir(parents=True)
+	(k / 'include' / 'linux').mkdir(parents=True)
 	(k / 'Makefile').write_text('# SPDX\nVERSION = 6\nPATCHLEVEL = 1\nSUBLEVEL = 7\n')
 	(k / 'MAINTAINERS').write_text('List of maintainers\n')
 	(k / 'block' / 'fops.c').write_text('int x;\n')
+	(k / 'include' / 'linux' / 'uio.h').write_text(FAKE_UIO_GET)
+	(k / 'include' / 'linux' / 'mm.h').write_text(FAKE_MM)
 	env = dict(os.environ, GIT_AUTHOR_NAME='t', GIT_AUTHOR_EMAIL='t@t',
 		   GIT_COMMITTER_NAME='t', GIT_COMMITTER_EMAIL='t@t')
 	for cmd in (['init', '-q', '-b', 'master'], ['add', '-A'], ['commit', '-q', '-m', 'v6.1.7']):

@@ -26,7 +26,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
-from conftest import TOP, pinconv
+from conftest import FAKE_MM, FAKE_UIO_GET, TOP, pinconv
 from pinconv import mail, tree
 
 WORKSPACE = tree.work_dir() / 'linux-6.1'
@@ -158,6 +158,10 @@ class Kernel:
 			(k / f).write_text(f'{f}\n')
 		(k / 'Makefile').write_text('VERSION = 6\nPATCHLEVEL = 1\nSUBLEVEL = 7\n')
 		(k / 'MAINTAINERS').write_text(MAINTAINERS)
+		# What makes it a tree of the 'get' generation (features.py).
+		(k / 'include' / 'linux').mkdir()
+		(k / 'include' / 'linux' / 'uio.h').write_text(FAKE_UIO_GET)
+		(k / 'include' / 'linux' / 'mm.h').write_text(FAKE_MM)
 		for s in SCRIPTS:
 			if (WORKSPACE / 'scripts' / s).is_file():
 				shutil.copy(WORKSPACE / 'scripts' / s, k / 'scripts' / s)

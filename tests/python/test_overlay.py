@@ -4,6 +4,7 @@
 Run with Debian's interpreter: /usr/bin/python3 -m pytest tests/python
 """
 
+import json
 import re
 import subprocess
 import sys
@@ -192,7 +193,14 @@ def test_apply_refuses_foreign_commits_below(tmp_path: Path) -> None:
 	assert sh(['rev-parse', 'HEAD'], tree.path) == head
 
 
-def test_apply_aborts_cleanly(tmp_path: Path) -> None:
+def test_apply_skips_a_moved_patch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+	"""A patch whose code moved (a newer tree) is reported, not a crash:
+	the others apply, nothing is left half-done, overlay.json says why."""
+	import io
+	from pinconv.printer import Printer
+	buf = io.StringIO()
+	monkeypatch.setattr(overlay, 'stdout', Printer(buf))
+	monkeypatch.setenv('PINCONV_WORK', str(tmp_path / 'work'))
 	root = make_overlay(tmp_path, EDITS)
 	tree = make_repo(tmp_path / 'ws')
 	# The workspace's fake.c has moved on: the second patch cannot apply.
@@ -202,12 +210,12 @@ def test_apply_aborts_cleanly(tmp_path: Path) -> None:
 		    generation='get', base=sh(['rev-parse', 'HEAD'], tree.path),
 		    origin='test')
 
-	with pytest.raises(Error) as e:
-		overlay.apply(tree, root)
-	msg = str(e.value)
-	assert '\n' not in msg
-	assert '0002-block-add-pin_t.patch' in msg
-	assert 'does not apply' in msg
+	done = overlay.apply(tree, root)
+	assert len(done) == 1
+	out = buf.getvalue()
+	assert '0002-block-add-pin_t.patch: NOT APPLIED, does not apply to' in out
+	rep = json.loads((tmp_path / 'work' / 'reports' / 'ws' / 'overlay.json').read_text())
+	assert [p['status'] for p in rep['patches']] == ['apply', 'moved']
 
 	git_dir = tree.path / '.git'
 	assert not (git_dir / 'rebase-apply').exists()
@@ -241,3 +249,37 @@ def test_series_errors(tmp_path: Path) -> None:
 	(d / 'series').write_text('0001-x.patch\n')
 	with pytest.raises(Error, match='not a git format-patch'):
 		overlay.parse_patch(d / '0001-x.patch')
+
+
+def test_plan_skips_what_the_tree_has(tmp_path: Path) -> None:
+	"""A newer tree that already has a patch's change: 'present', skipped,
+	and the patches after it still apply on top."""
+	root = make_overlay(tmp_path, EDITS)
+	tree = make_repo(tmp_path / 'ws')
+	(tree.path / 'fake.c').write_text(FAKE_C.replace('int a;\n', 'int a;\nint pin_a(void);\n'))
+	sh(['commit', '-q', '-a', '-m', 'Linux 0.1.0'], tree.path)
+	tree = Tree(path=tree.path, kver=tree.kver, version='0.1.0', generation='get',
+		    base=sh(['rev-parse', 'HEAD'], tree.path), origin='test')
+	steps = overlay.plan(tree, root)
+	assert [(s.status, s.patch[:4]) for s in steps] == [('present', '0001'), ('apply', '0002')]
+	assert 'applies in reverse' in steps[0].why
+	assert overlay.withhold(steps) == {}
+
+
+def test_provides_and_withhold() -> None:
+	"""The APIs an overlay patch declares in include/; a patch that does
+	not apply withholds the rules that call them."""
+	d = overlay.overlay_dir('6.1')
+	names = {p.name[:4]: overlay.provides(p) for p in overlay.read_series(d)}
+	assert names['0001'] == ['pin_user_page']
+	assert names['0002'] == ['iov_iter_pin_pages', 'iov_iter_pin_pages_alloc']
+	assert names['0003'] == ['bio_iov_iter_pin_pages', 'bio_unpin_pages']
+	from pinconv import spatch
+	step = overlay.Step('0002-x.patch', 'x', 'moved', 'does not apply', names['0002'])
+	try:
+		assert set(overlay.withhold([step])) == {'iov_iter_pin_pages', 'iov_iter_pin_pages_alloc'}
+		kept = [r.name for r in spatch.load_rules('6.1')]
+		assert 'iov_iter_pin' not in kept and 'helper_release_pin' not in kept
+		assert 'gup/gup_pin' in kept
+	finally:
+		overlay.withhold([])

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TOP, pinconv
+from conftest import FAKE_UIO_EXTRACT, TOP, pinconv
 from pinconv import tree
 from pinconv.printer import Error
 
@@ -30,17 +30,21 @@ def test_not_a_kernel_tree(tmp_path: Path) -> None:
 	assert 'is not a kernel tree' in line
 
 
-def test_unknown_version() -> None:
+def test_unknown_debian_tree() -> None:
+	"""KVER names Debian's trees; any other tree comes with KDIR=."""
 	line = one_error_line(pinconv('tree', '--kver', '5.4'))
-	assert 'unsupported kernel version 5.4' in line
+	assert 'KVER=5.4: no Debian tree' in line and 'KDIR=' in line
 
 
-def test_kdir_unknown_version(fake_kernel: Path) -> None:
+def test_kdir_version_label_is_not_judged(fake_kernel: Path, tmp_path: Path) -> None:
+	"""No version whitelist: a tree labelled 5.4 (or 7.3) whose headers
+	have the 'get' generation's API takes the 6.1 rules."""
 	mk = fake_kernel / 'Makefile'
 	mk.write_text(mk.read_text().replace('PATCHLEVEL = 1', 'PATCHLEVEL = 4').replace('VERSION = 6', 'VERSION = 5'))
 	git(fake_kernel, 'commit', '-qam', 'v5.4')
-	line = one_error_line(pinconv('tree', '--kdir', str(fake_kernel)))
-	assert 'unsupported kernel version 5.4' in line
+	p = pinconv('tree', '--kdir', str(fake_kernel), env={'PINCONV_WORK': str(tmp_path / 'w')})
+	assert p.returncode == 0, p.stderr
+	assert "Linux 5.4.7" in p.stdout and "'get' generation: cocci/rules-6.1" in p.stdout
 
 
 def test_dirty_kdir_is_left_alone(fake_kernel: Path, tmp_path: Path) -> None:
@@ -91,23 +95,38 @@ def test_debian_tree_is_ready_and_cached() -> None:
 	assert git(ws, 'rev-list', '--count', 'pinconv-base') == '1'
 
 
-def test_kdir_generation_mismatch(fake_kernel: Path, tmp_path: Path) -> None:
-	"""A 6.1 tree whose uio.h has the 6.3+ extract API is not what the 6.1
-	rules expect; one without either API is unknown."""
+def test_kdir_generation_from_the_headers(fake_kernel: Path, tmp_path: Path) -> None:
+	"""A tree labelled 6.1 whose uio.h has the extract API takes the 6.12
+	rules; one with neither iov_iter API gets one line and exit 2; KVER
+	with KDIR must name the tree's series or its rule set."""
 	uio = fake_kernel / 'include' / 'linux' / 'uio.h'
-	uio.parent.mkdir(parents=True)
-	uio.write_text('ssize_t iov_iter_extract_pages(struct iov_iter *i);\n')
-	git(fake_kernel, 'add', '-A')
-	git(fake_kernel, 'commit', '-qm', 'extract')
+	uio.write_text(FAKE_UIO_EXTRACT)
+	git(fake_kernel, 'commit', '-qam', 'extract')
 	env = {'PINCONV_WORK': str(tmp_path / 'w')}
-	line = one_error_line(pinconv('tree', '--kdir', str(fake_kernel), env=env))
-	assert "'extract' API generation" in line
+	p = pinconv('tree', '--kdir', str(fake_kernel), env=env)
+	assert p.returncode == 0, p.stderr
+	assert "'extract' generation: cocci/rules-6.12, kernel-overlay/6.12" in p.stdout
+	line = one_error_line(pinconv('tree', '--kdir', str(fake_kernel), '--kver', '5.4', env=env))
+	assert "'extract' generation (rules-6.12), not KVER=5.4" in line
+	assert pinconv('tree', '--kdir', str(fake_kernel), '--kver', '6.1', env=env).returncode == 0
+	assert pinconv('tree', '--kdir', str(fake_kernel), '--kver', '6.12', env=env).returncode == 0
 	uio.write_text('ssize_t iov_iter_get_pages(struct iov_iter *i);\n')
 	git(fake_kernel, 'commit', '-qam', 'old')
-	line = one_error_line(pinconv('tree', '--kdir', str(fake_kernel), env=env))
-	assert 'unknown pin API generation' in line
+	p = pinconv('tree', '--kdir', str(fake_kernel), env=env)
+	assert p.returncode == 2
+	line = one_error_line(p)
+	assert 'neither iov_iter_get_pages2() (Linux 6.0) nor iov_iter_extract_pages()' in line
 	uio.write_text('ssize_t iov_iter_get_pages2(struct iov_iter *i);\n')
 	git(fake_kernel, 'commit', '-qam', 'get2')
 	p = pinconv('tree', '--kdir', str(fake_kernel), env=env)
 	assert p.returncode == 0, p.stderr
 	assert 'Linux 6.1.7' in p.stdout
+
+
+def test_kdir_without_pin_api(fake_kernel: Path, tmp_path: Path) -> None:
+	"""iov_iter_get_pages2() but no unpin_user_page(): named, exit 2."""
+	(fake_kernel / 'include' / 'linux' / 'mm.h').write_text('long pin_user_pages_fast(void);\n')
+	git(fake_kernel, 'commit', '-qam', 'no unpin')
+	p = pinconv('tree', '--kdir', str(fake_kernel), env={'PINCONV_WORK': str(tmp_path / 'w')})
+	assert p.returncode == 2
+	assert 'not unpin_user_page()' in one_error_line(p)

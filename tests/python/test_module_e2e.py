@@ -1,0 +1,156 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Out-of-tree modules: make spatch|check|audit M= on tests/module/pinmod,
+a module written for these tests:
+
+  pinmod_gup.c     get_user_pages_fast() + kmap/memcpy_from_page + put_page
+                   in one function (cocci/gup/gup_pin: converted on both
+                   generations)
+  pinmod_dio.c     an acquire helper (iov_iter_get_pages2() into io->pages)
+                   and a release helper paired by their caller
+                   (cocci/helper_release_pin: converted on 6.1 with the
+                   overlay's iov_iter_pin_pages(); on 6.12 the release is in
+                   another function: review)
+  pinmod_keep.c    a page kept in a structure and put elsewhere: left alone
+  pinmod_compat.c  get_user_pages() under '#if LINUX_VERSION_CODE': both
+                   branches converted alike
+
+The owner's repository (a branch of work in progress, an ignored build
+product) is byte for byte the same afterwards; a dirty one is refused.
+"""
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+from typing import Dict, Iterator
+
+import pytest
+
+from conftest import TOP, pinconv
+from pinconv import tree
+
+pytestmark = pytest.mark.e2e
+
+MODULE_SRC = TOP / 'tests' / 'module' / 'pinmod'
+OWNER = dict(os.environ, GIT_AUTHOR_NAME='Module Owner', GIT_AUTHOR_EMAIL='owner@example.org',
+	     GIT_COMMITTER_NAME='Module Owner', GIT_COMMITTER_EMAIL='owner@example.org')
+
+
+def git(repo: Path, *args: str) -> str:
+	return subprocess.run(['git', *args], cwd=repo, check=True, text=True, env=OWNER,
+			      capture_output=True).stdout.strip()
+
+
+def snapshot(root: Path) -> Dict[str, str]:
+	"""Every file under root (.git included) -> sha256 of its bytes, and
+	every symlink and directory."""
+	out = {}
+	for p in sorted(root.rglob('*')):
+		rel = str(p.relative_to(root))
+		if p.is_symlink():
+			out[rel] = 'link:' + os.readlink(p)
+		elif p.is_dir():
+			out[rel] = 'dir'
+		else:
+			out[rel] = hashlib.sha256(p.read_bytes()).hexdigest()
+	return out
+
+
+@pytest.fixture(scope='module')
+def repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+	"""The owner's repository: two commits on main, a wip branch checked
+	out with a commit of its own, an ignored build product."""
+	r = tmp_path_factory.mktemp('owner') / 'pinmod'
+	shutil.copytree(MODULE_SRC, r)
+	(r / '.gitignore').write_text('*.o\n*.ko\n')
+	git(r, 'init', '-q', '-b', 'main')
+	git(r, 'add', '-A')
+	git(r, 'commit', '-q', '-m', 'pinmod: an out-of-tree module')
+	(r / 'README').write_text('pinmod: pinconv test module\n')
+	git(r, 'add', 'README')
+	git(r, 'commit', '-q', '-m', 'pinmod: add a README')
+	git(r, 'checkout', '-q', '-b', 'wip')
+	(r / 'NOTES').write_text('work in progress\n')
+	git(r, 'add', 'NOTES')
+	git(r, 'commit', '-q', '-m', 'wip: notes')
+	(r / 'pinmod.o').write_text('an ignored build product\n')
+	yield r
+	for ws in tree.work_dir().glob('mod-pinmod-*'):
+		if (ws / '.git').is_dir() and str(r) in git(ws, 'remote', 'get-url', 'origin'):
+			shutil.rmtree(ws)
+			for d in ('patches', 'reports', 'wt'):
+				shutil.rmtree(tree.work_dir() / d / ws.name, ignore_errors=True)
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+	t0 = time.monotonic()
+	p = pinconv(*args)
+	print(f'pinconv {" ".join(args)}: {time.monotonic() - t0:.1f} s')
+	return p
+
+
+EXPECT = {
+	# kver: (commits, files converted)
+	'6.1': ['pinmod_compat.c', 'pinmod_dio.c', 'pinmod_gup.c'],
+	'6.12': ['pinmod_compat.c', 'pinmod_gup.c'],
+}
+
+
+@pytest.mark.parametrize('kver', ['6.1', '6.12'])
+def test_module_spatch_check_audit(repo: Path, kver: str) -> None:
+	before = snapshot(repo)
+	p = run('spatch', '--kver', kver, '--module', str(repo))
+	assert p.returncode == 0, p.stderr
+	ws = next(w for w in tree.work_dir().glob('mod-pinmod-*') if w.name.endswith(f'linux-{kver}')
+		  and str(repo) in git(w, 'remote', 'get-url', 'origin'))
+	rep = json.loads((tree.work_dir() / 'reports' / ws.name / 'spatch.json').read_text())
+	assert [c['files'] for c in rep['commits']] == [[f] for f in EXPECT[kver]]
+	assert all(c['subject'].startswith('pinmod: ') for c in rep['commits'])
+	keep = [s for s in rep['sites'] if s['file'] == 'pinmod_keep.c' and s['api'] == 'get_user_pages_fast']
+	assert [s['status'] for s in keep] == ['review']
+	assert rep['compat'] == {}
+	# The series is made from the owner's HEAD (wip), the clone's own.
+	assert git(ws, 'rev-parse', 'pinconv-base') == git(repo, 'rev-parse', 'HEAD')
+	patches = sorted((tree.work_dir() / 'patches' / ws.name).glob('*.patch'))
+	assert len(patches) == len(EXPECT[kver]) + 1
+	diff = subprocess.run(['git', 'diff', 'pinconv-base', 'pinconv', '--', 'pinmod_compat.c'],
+			      cwd=ws, text=True, capture_output=True).stdout
+	assert '+	ret = pin_user_pages(addr, 1, 0, &page, NULL);' in diff
+	assert '+	ret = pin_user_pages(addr, 1, 0, &page);' in diff
+	assert '+	unpin_user_page(page);' in diff
+	p = run('check', '--kver', kver, '--module', str(repo))
+	assert p.returncode == 0, p.stdout[-3000:] + p.stderr
+	chk = json.loads((tree.work_dir() / 'reports' / ws.name / 'check.json').read_text())
+	assert chk['passed'] == len(EXPECT[kver]) and chk['failed'] == 0
+	assert all(c['build'] == 'ok' and not c['new_sparse'] and not c['checkpatch_errors']
+		   for c in chk['commits'])
+	p = run('audit', '--kver', kver, '--module', str(repo))
+	assert p.returncode == 0, p.stderr
+	a = json.loads((tree.work_dir() / 'reports' / ws.name / 'audit.json').read_text())
+	cls = {(s['file'], s['api']): s['cls'] for s in a['sites']}
+	assert cls[('pinmod_gup.c', 'get_user_pages_fast')] == 'convertible'
+	assert cls[('pinmod_keep.c', 'get_user_pages_fast')] == 'review'
+	assert cls[('pinmod_dio.c', 'iov_iter_get_pages2')] == ('convertible' if kver == '6.1' else 'review')
+	assert snapshot(repo) == before
+	assert git(repo, 'rev-parse', '--abbrev-ref', 'HEAD') == 'wip'
+	assert git(repo, 'for-each-ref', '--format=%(refname)') == 'refs/heads/main\nrefs/heads/wip'
+
+
+def test_dirty_module_is_refused(repo: Path, tmp_path: Path) -> None:
+	dirty = tmp_path / 'pinmod'
+	shutil.copytree(repo, dirty)
+	f = dirty / 'pinmod_gup.c'
+	f.write_text(f.read_text() + '/* editing */\n')
+	before = snapshot(dirty)
+	for cmd in ('spatch', 'check', 'audit'):
+		p = pinconv(cmd, '--kver', '6.1', '--module', str(dirty))
+		assert p.returncode == 2
+		lines = p.stderr.strip().splitlines()
+		assert len(lines) == 1 and 'has uncommitted changes (1 paths' in lines[0], p.stderr
+	assert snapshot(dirty) == before
+	slug_dirs = [w for w in tree.work_dir().glob('mod-pinmod-*')
+		     if (w / '.git').is_dir() and str(dirty) in git(w, 'remote', 'get-url', 'origin')]
+	assert slug_dirs == []
