@@ -377,9 +377,9 @@ def sites_from(results: List[spatch.FileResult],
 def cover_letter(path: Path, tr: Tree, commits: List[Commit], sites: List[Site]) -> None:
 	text = path.read_text()
 	conv = [c for c in commits if c.kind == 'conversion']
-	subject = f'convert Direct I/O callers to pin_user_pages (Linux {tr.kver})'
+	subject = f'convert Direct I/O callers to pin_user_pages (Linux {tr.series})'
 	if tr.generation == 'extract':
-		subject = f'pin user pages in the callers that still take references (Linux {tr.kver})'
+		subject = f'pin user pages in the callers that still take references (Linux {tr.series})'
 		blurb = wrap(
 			f'Linux {tr.version} pins the pages of block, blk-map, iomap, '
 			'fs/direct-io and fuse Direct I/O with iov_iter_extract_pages() '
