@@ -110,7 +110,7 @@ def test_missing_tomoyo_unpin_fails(tip: str) -> None:
 	path = 'security/tomoyo/domain.c'
 	text = git('cat-file', '-p', f'{tip}:{path}')
 	fn = text.index('\nbool tomoyo_dump_page(')
-	end = text.index('\n}\n', fn)
+	end = text.index('\n}', fn)	# the file's last function: git() strips its newline
 	body, n = re.subn(r'\n\tunpin_user_page\(page\);', '\n\tput_page(page);', text[fn:end])
 	assert n == 1, 'the series no longer pins in tomoyo_dump_page()'
 	bad = commit_file(WORKSPACE, tip, path, text[:fn] + body + text[end:],
