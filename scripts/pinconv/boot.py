@@ -56,6 +56,10 @@ SCENARIOS: Dict[str, str] = {
 	'sg-io': 'block/blk-map.c bio_map_user_iov (SG_IO on scsi_debug)',
 	'uprobe-refctr': 'kernel/events/uprobes.c __update_ref_ctr (a uprobe with a '
 			 'reference counter, enabled and disabled)',
+	'procmem-rw': 'mm/memory.c __access_remote_vm (/proc/<pid>/mem pwrite and pread, '
+		      'ptrace POKEDATA and PEEKDATA, across pages)',
+	'tomoyo-argv': 'security/tomoyo/domain.c tomoyo_dump_page (execve argv/envp '
+		       'under a TOMOYO policy: conditions, misc env, audit log)',
 }
 CONTROL = 'gup-control'
 
@@ -68,6 +72,8 @@ SCENARIOS_OF_FILE: Dict[str, List[str]] = {
 	'fs/zonefs/file.c': ['zonefs-append'],
 	'block/blk-map.c': ['sg-io'],
 	'kernel/events/uprobes.c': ['uprobe-refctr'],
+	'mm/memory.c': ['procmem-rw'],
+	'security/tomoyo/domain.c': ['tomoyo-argv'],
 }
 LOG = 'kernel-log'
 
@@ -93,6 +99,8 @@ KERNEL_ARGS = [
 	'null_blk.zone_size=4', 'null_blk.zone_nr_conv=1',
 	'null_blk.memory_backed=1',
 	'scsi_debug.dev_size_mb=16',
+	# TOMOYO (tomoyo-argv); the configs build it but leave it out of CONFIG_LSM.
+	'lsm=tomoyo',
 ]
 
 PROBE_RE = re.compile(r'PINPROBE (\{.*)')
@@ -307,6 +315,9 @@ class CpioWriter:
 	def char_device(self, name: str, major: int, minor: int) -> None:
 		self._entry(name, 0o020600, rdev=(major, minor))
 
+	def symlink(self, name: str, target: str) -> None:
+		self._entry(name, 0o120777, target.encode())
+
 	def trailer(self) -> None:
 		"""The end marker, padded to 512 bytes as cpio(1) does."""
 		self._write(cpio_header('TRAILER!!!', 0, 0, 0, nlink=1))
@@ -350,7 +361,8 @@ def make_images() -> Dict[str, Path]:
 
 
 def make_initramfs() -> Path:
-	"""initramfs.cpio.gz: /init (the probe), /dev/console, the images."""
+	"""initramfs.cpio.gz: /init (the probe), /dev/console, the images, and
+	/sbin/tomoyo-init -> /init (the probe is TOMOYO's policy loader too)."""
 	probe = build_probe()
 	images = make_images()
 	out = boot_dir() / 'initramfs.cpio.gz'
@@ -362,10 +374,11 @@ def make_initramfs() -> Path:
 	tmp = out.with_suffix('.tmp')
 	with gzip.open(tmp, 'wb', compresslevel=1) as gz:
 		w = CpioWriter(gz)
-		for d in ('dev', 'proc', 'sys', 'mnt', 'images'):
+		for d in ('dev', 'proc', 'sys', 'mnt', 'images', 'sbin'):
 			w.directory(d)
 		w.char_device('dev/console', 5, 1)
 		w.file('init', probe.read_bytes(), 0o755)
+		w.symlink('sbin/tomoyo-init', '/init')
 		for fs, img in images.items():
 			w.file(f'images/{fs}.img', img.read_bytes())
 		w.trailer()

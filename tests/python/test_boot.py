@@ -205,6 +205,7 @@ def make_cpio() -> bytes:
 	w.char_device('dev/console', 5, 1)
 	w.file('init', b'#!/bin/sh\necho hi\n', 0o755)
 	w.file('odd', b'abc')
+	w.symlink('sbin/tomoyo-init', '/init')
 	w.trailer()
 	return buf.getvalue()
 
@@ -228,7 +229,7 @@ def test_cpio_layout() -> None:
 		off += filesize + (-filesize % 4)
 		if name == 'TRAILER!!!':
 			break
-	assert names == ['dev', 'dev/console', 'init', 'odd', 'TRAILER!!!']
+	assert names == ['dev', 'dev/console', 'init', 'odd', 'sbin/tomoyo-init', 'TRAILER!!!']
 
 
 @pytest.mark.skipif(not shutil.which('cpio'), reason='no cpio(1)')
@@ -238,6 +239,7 @@ def test_cpio_reads_back_with_cpio_tool() -> None:
 	out = p.stdout.decode()
 	assert 'dev/console' in out and '5,   1' in out
 	assert 'rwxr-xr-x' in out and 'init' in out
+	assert 'sbin/tomoyo-init -> /init' in out
 
 
 # ---- config check ----
@@ -292,3 +294,23 @@ def test_pinned_by_series_maps_converted_files(fake_kernel) -> None:
 	assert b.pinned_by_series(t) == b.SCENARIOS_OF_FILE['block/fops.c']
 	for names in b.SCENARIOS_OF_FILE.values():
 		assert set(names) <= set(b.SCENARIOS)
+
+
+def test_pinned_by_series_gup_callers(fake_kernel) -> None:
+	"""A series converting tomoyo_dump_page() and __access_remote_vm()
+	expects tomoyo-argv and procmem-rw to pin."""
+	import subprocess
+	from pinconv import boot as b, tree as tr
+	k = fake_kernel
+	run = lambda *a: subprocess.run(['git', *a], cwd=k, check=True, capture_output=True)
+	run('tag', tr.BASE_TAG)
+	run('checkout', '-q', '-b', tr.BRANCH)
+	for f in ('security/tomoyo/domain.c', 'mm/memory.c'):
+		(k / f).parent.mkdir(parents=True, exist_ok=True)
+		(k / f).write_text('int y;\n')
+	run('add', '.')
+	run('-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'convert')
+	t = tr.Tree(path=k, kver='6.1', version='6.1.7', generation='get', base='', origin='t')
+	assert sorted(b.pinned_by_series(t)) == ['procmem-rw', 'tomoyo-argv']
+	exp = b.expectations(b.pinned_by_series(t), b.EXPECT_ANY)
+	assert exp['tomoyo-argv'] == exp['procmem-rw'] == b.EXPECT_PIN

@@ -100,3 +100,25 @@ def test_missing_gup_unpin_fails(tip: str) -> None:
 	named = {re.search(r'tip: FAIL ([\w-]+):', l).group(1) for l in fails}
 	assert 'uprobe-refctr' in named, p.stdout[-3000:]
 	assert named <= {'uprobe-refctr', 'kernel-log'}, named
+
+
+def test_missing_tomoyo_unpin_fails(tip: str) -> None:
+	"""security/tomoyo/domain.c with the unpin of tomoyo_dump_page() put
+	back to put_page() (cocci/gup/gup_pin.cocci converted it): the pins on
+	an execve's argv/envp pages leak, and the boot test fails and names
+	tomoyo-argv."""
+	path = 'security/tomoyo/domain.c'
+	text = git('cat-file', '-p', f'{tip}:{path}')
+	fn = text.index('\nbool tomoyo_dump_page(')
+	end = text.index('\n}', fn)	# the file's last function: git() strips its newline
+	body, n = re.subn(r'\n\tunpin_user_page\(page\);', '\n\tput_page(page);', text[fn:end])
+	assert n == 1, 'the series no longer pins in tomoyo_dump_page()'
+	bad = commit_file(WORKSPACE, tip, path, text[:fn] + body + text[end:],
+			  'tomoyo: put_page() a pinned page (boot test)\n')
+	p = pinconv('boottest', '--kver', KVER, '--rev', bad)
+	assert p.returncode == 1, p.stdout[-4000:] + p.stderr
+	fails = [l for l in p.stdout.splitlines() if 'tip: FAIL ' in l]
+	named = {re.search(r'tip: FAIL ([\w-]+):', l).group(1) for l in fails}
+	assert 'tomoyo-argv' in named, p.stdout[-3000:]
+	assert any('acquired' in l and 'released' in l for l in fails), fails
+	assert named <= {'tomoyo-argv', 'kernel-log'}, named
