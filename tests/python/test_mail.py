@@ -256,8 +256,11 @@ def check_arrived(inbox: Inbox, tree: Path, patches: List[Path], version: str = 
 		rcpt, m = by_num[i]
 		to = get_maintainer(tree, p, ['--nol', '--nor'])
 		cc = get_maintainer(tree, p, ['--nom']) - to
-		assert addrs(m, 'To') == to, p.name
-		assert addrs(m, 'Cc') == cc, p.name
+		# A file nobody maintains (drivers/virt/fsl_hypervisor.c): its
+		# lists are the To: of its message (mail.plan()).
+		mto, mcc = (to, cc) if to else (cc, set())
+		assert addrs(m, 'To') == mto, p.name
+		assert addrs(m, 'Cc') == mcc, p.name
 		assert {r.lower() for r in rcpt} == to | cc, p.name
 		assert m['In-Reply-To'] == cover_id and m['References'] == cover_id
 		all_to |= to
