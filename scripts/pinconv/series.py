@@ -241,8 +241,9 @@ def message(tr: Tree, group: str, files: List[str], rules: List[str],
 	olds = sorted({o for _, o, _, _ in chg})
 	held = sorted({f for r in reasons for m in [HELD_RE.search(r)] if m
 		       for f in m.group(1).split(', ')})
-	if any(r.startswith('gup/') for r in rules) and held:
-		gets = [o + '()' for o in olds if o in GUP_PIN]
+	gup = any(r.startswith('gup/') for r in rules)
+	gets = [o + '()' for o in olds if o in GUP_PIN]
+	if gup and held:
 		subject = f'{prefix}: pin the user pages it holds in {what}'
 		body = wrap(
 			f'{what} takes page references on user memory with {", ".join(gets)}, '
@@ -259,8 +260,7 @@ def message(tr: Tree, group: str, files: List[str], rules: List[str],
 			f'released in this file, and holds no page from anywhere else: every '
 			f'acquire and every release of those pages change in the same patch:') + '\n\n'
 		return _tail(tr, subject, body, chg, files, rules, name, email)
-	if any(r.startswith('gup/') for r in rules):
-		gets = [o + '()' for o in olds if o in GUP_PIN]
+	if gup:
 		subject = f'{prefix}: pin the user pages whose data it accesses in {what}'
 		body = wrap(
 			f'{what} takes page references on user memory with {", ".join(gets)}, '

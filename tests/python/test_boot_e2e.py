@@ -8,7 +8,7 @@ import os
 import re
 import subprocess
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Dict, List, Optional, Set, Tuple
 
 import pytest
 
@@ -65,6 +65,16 @@ def test_boottest_base_and_tip(tip: str, tmp_path: Path) -> None:
 	assert pinned - ran <= {'zonefs-append'}, pinned - ran
 
 
+def boot_failing(bad: str) -> Tuple[subprocess.CompletedProcess, List[str], Set[str]]:
+	"""make boottest REV=bad, which must fail: its output, its 'tip: FAIL'
+	lines and the scenarios they name."""
+	p = pinconv('boottest', '--kver', KVER, '--rev', bad)
+	assert p.returncode == 1, p.stdout[-4000:] + p.stderr
+	fails = [l for l in p.stdout.splitlines() if 'tip: FAIL ' in l]
+	named = {re.search(r'tip: FAIL ([\w-]+):', l).group(1) for l in fails}
+	return p, fails, named
+
+
 def test_missing_unpin_fails(tip: str) -> None:
 	"""block/fops.c with the unpin of __blkdev_direct_IO_simple() removed:
 	its pins leak, and the boot test fails naming the raw block scenarios."""
@@ -73,10 +83,7 @@ def test_missing_unpin_fails(tip: str) -> None:
 	assert n == 1
 	bad = commit_file(WORKSPACE, tip, 'block/fops.c', bad_text,
 			  'block: drop an unpin (boot test)\n')
-	p = pinconv('boottest', '--kver', KVER, '--rev', bad)
-	assert p.returncode == 1, p.stdout[-4000:] + p.stderr
-	fails = [l for l in p.stdout.splitlines() if 'tip: FAIL ' in l]
-	named = {re.search(r'tip: FAIL ([\w-]+):', l).group(1) for l in fails}
+	p, fails, named = boot_failing(bad)
 	assert 'blk-raw-read' in named or 'blk-raw-write' in named, p.stdout[-3000:]
 	assert any('acquired' in l and 'released' in l for l in fails), fails
 	# Only paths through __blkdev_direct_IO_simple leak.
@@ -94,10 +101,7 @@ def test_missing_gup_unpin_fails(tip: str) -> None:
 	assert n == 1, 'the series no longer pins in __update_ref_ctr()'
 	bad = commit_file(WORKSPACE, tip, 'kernel/events/uprobes.c', text[:fn] + body + text[end:],
 			  'uprobes: drop an unpin (boot test)\n')
-	p = pinconv('boottest', '--kver', KVER, '--rev', bad)
-	assert p.returncode == 1, p.stdout[-4000:] + p.stderr
-	fails = [l for l in p.stdout.splitlines() if 'tip: FAIL ' in l]
-	named = {re.search(r'tip: FAIL ([\w-]+):', l).group(1) for l in fails}
+	p, fails, named = boot_failing(bad)
 	assert 'uprobe-refctr' in named, p.stdout[-3000:]
 	assert named <= {'uprobe-refctr', 'kernel-log'}, named
 
@@ -115,10 +119,7 @@ def test_missing_tomoyo_unpin_fails(tip: str) -> None:
 	assert n == 1, 'the series no longer pins in tomoyo_dump_page()'
 	bad = commit_file(WORKSPACE, tip, path, text[:fn] + body + text[end:],
 			  'tomoyo: put_page() a pinned page (boot test)\n')
-	p = pinconv('boottest', '--kver', KVER, '--rev', bad)
-	assert p.returncode == 1, p.stdout[-4000:] + p.stderr
-	fails = [l for l in p.stdout.splitlines() if 'tip: FAIL ' in l]
-	named = {re.search(r'tip: FAIL ([\w-]+):', l).group(1) for l in fails}
+	p, fails, named = boot_failing(bad)
 	assert 'tomoyo-argv' in named, p.stdout[-3000:]
 	assert any('acquired' in l and 'released' in l for l in fails), fails
 	assert named <= {'tomoyo-argv', 'kernel-log'}, named
