@@ -65,45 +65,127 @@ q << gocc.q;
 @@
 goccs.setdefault(g, set()).add(key(q))
 
+// A static function of the file whose struct page parameters are only
+// looked at (PageHuge(), page_size(), page_to_nid(), compared): passing
+// a page to it keeps nothing and touches no data.
+@hfn@
+identifier h, pg;
+type T;
+position hp;
+@@
+static T h@hp(..., struct page *pg, ...) { ... }
+
+@huse@
+identifier hfn.h, hfn.pg;
+type hfn.T;
+position q;
+@@
+static T h(...) { <... pg@q ...> }
+
+@hcall@
+identifier hfn.h, hfn.pg, u;
+type hfn.T;
+position q, c;
+@@
+static T h(...) { <... u@c(..., <+... pg@q ...+>, ...) ...> }
+
+@hcmp@
+identifier hfn.h, hfn.pg;
+type hfn.T;
+expression X;
+position q;
+@@
+static T h(...) { <...
+(
+ pg@q == X
+|
+ X == pg@q
+|
+ pg@q != X
+|
+ X != pg@q
+|
+ !pg@q
+)
+...> }
+
+@script:python@
+h << hfn.h;
+pg << hfn.pg;
+@@
+helpers.setdefault(h, {})
+
+@script:python@
+h << hfn.h;
+q << huse.q;
+@@
+helpers.setdefault(h, {}).setdefault(pos(q), [])
+
+@script:python@
+h << hfn.h;
+q << hcall.q;
+c << hcall.c;
+u << hcall.u;
+@@
+helpers.setdefault(h, {}).setdefault(pos(q), []).append((pos(c), u))
+
+@script:python@
+h << hfn.h;
+q << hcmp.q;
+@@
+helpers.setdefault(h, {}).setdefault(pos(q), []).append(((0, 0, 0), 'compared'))
+
 @call@
 identifier a = {get_user_pages, get_user_pages_fast, get_user_pages_fast_only};
 identifier g : script:python () { g in retfns };
 expression E0, E1, E2, F, P;
-position p;
+position p, pp;
 @@
 (
-a@p(E1, E2, F, P, ...)
+a@p(E1, E2, F, P@pp, ...)
 |
-get_user_pages_unlocked@p(E1, E2, P, F)
+get_user_pages_unlocked@p(E1, E2, P@pp, F)
 |
-get_user_pages_remote@p(E0, E1, E2, F, P, ...)
+get_user_pages_remote@p(E0, E1, E2, F, P@pp, ...)
 |
-P = g@p(F, ...)
+P@pp = g@p(F, ...)
 )
 
 @script:python pagesid@
 p << call.p;
+pp << call.pp;
 P << call.P;
 F << call.F;
 I;
 @@
 import re
 m = re.match(r'^&?\s*([A-Za-z_]\w*)$', P.strip())
+# The pages go straight into a field: S->fld, S->fld + i, &S->fld[i].
+d = re.match(r'^(?:&\s*)?[A-Za-z_]\w*\s*(?:->|\.)\s*([A-Za-z_]\w*)\s*(?:\+\s*[A-Za-z_]\w*|\[[^]]*\])?$', P.strip())
+f = re.sub(r'\s+', ' ', F.strip())
+flags[key(p)] = f
 # The reference API's own implementation and test harness: FOLL_GET is
 # right there (and mm/gup.c would cost minutes to follow).
 if re.search(r'(^|/)(mm/gup\.c|mm/gup_test\.c|lib/iov_iter\.c)$', p[0].file):
 	cocci.include_match(False)
-elif not m or m.group(1) == 'NULL' or 'FOLL_GET' in F:
+elif (not m and not d) or (m and m.group(1) == 'NULL') or ('FOLL_GET' in F and f != 'FOLL_GET'):
 	cocci.include_match(False)
 	if m and m.group(1) == 'NULL':
 		pass	# fault-in only: holds no page
 	elif 'FOLL_GET' in F:
-		seen.setdefault(key(p), []).append(('leaves', 'FOLL_GET in the flags', int(p[0].line)))
-	elif m is None:
+		seen.setdefault(key(p), []).append(('leaves', 'FOLL_GET among other flags (%s)' % f, int(p[0].line)))
+	else:
 		seen.setdefault(key(p), []).append(('leaves', 'a pages argument that is no local (%s)' % P, int(p[0].line)))
-else:
+elif m:
 	ident[key(p)] = m.group(1)
 	coccinelle.I = cocci.make_ident(m.group(1))
+else:
+	# No local: the rules that follow one find nothing, the field rules
+	# follow the pages.
+	direct[key(p)] = (d.group(1), pp[0].line, pp[0].column, pp[0].line_end, pp[0].column_end)
+	directspans.add(span(pp))
+	ident[key(p)] = 'pinconv_no_local'
+	coccinelle.I = cocci.make_ident('pinconv_no_local')
 
 @apiname@
 identifier api;
@@ -180,7 +262,9 @@ return@q I[E];
 identifier pagesid.I;
 expression S, E;
 identifier fld;
+position call.pp;
 position q;
+position qd : script:python (pp) { span(pp) in directspans and inside(qd, pp) };
 @@
 (
 S->fld@q = I
@@ -190,6 +274,10 @@ S->fld@q = I[E]
 S.fld@q = I
 |
 S.fld@q = I[E]
+|
+S->fld@q@qd
+|
+S.fld@q@qd
 )
 
 @script:python storef@
@@ -199,8 +287,12 @@ fld << store.fld;
 q << store.q;
 F;
 @@
-if mine(p, I) and q[0].current_element == p[0].current_element and int(q[0].line) >= int(p[0].line) \
-		and not exclusive(p[0].file, int(p[0].line), int(q[0].line)):
+if key(p) in direct:
+	ok = direct[key(p)][0] == fld and inside(q, direct[key(p)])
+else:
+	ok = mine(p, I) and q[0].current_element == p[0].current_element and int(q[0].line) >= int(p[0].line) \
+		and not exclusive(p[0].file, int(p[0].line), int(q[0].line))
+if ok:
 	stores.setdefault(key(p), {}).setdefault(fld, []).append(int(q[0].line))
 	coccinelle.F = cocci.make_ident(fld)
 else:
@@ -245,6 +337,10 @@ S->F@q != X
 !S->F@q
 |
 S->F@q[Y] = NULL
+|
+sizeof(*S->F@q)
+|
+sizeof(S->F@q[Y])
 )
 
 @fcall@
@@ -304,7 +400,7 @@ checked = set()
 # address itself leaves the function: rule physout).
 DATA = re.compile(r'^(vmap|sg_alloc_table_from_pages|sg_set_page|dma_map_page|kmap|kmap_local_page|kmap_atomic|page_address|copy_from_page|copy_to_page|memcpy_from_page|memcpy_to_page|memcpy_page|memzero_page|flush_dcache_page|set_page_dirty|set_page_dirty_lock|copy_to_user_page|copy_from_user_page|page_to_phys)$')
 # Calls that only look at the struct page and keep nothing.
-HARMLESS = re.compile(r'^(kfree|kvfree|vfree|kunmap|kunmap_local|kunmap_atomic|likely|unlikely|WARN_ON|WARN_ON_ONCE|IS_ERR|IS_ERR_OR_NULL|PTR_ERR|is_zero_page|page_mte_tagged)$')
+HARMLESS = re.compile(r'^(kfree|kvfree|vfree|kunmap|kunmap_local|kunmap_atomic|likely|unlikely|WARN_ON|WARN_ON_ONCE|IS_ERR|IS_ERR_OR_NULL|PTR_ERR|is_zero_page|page_mte_tagged|PageHuge|page_size|page_to_nid|compound_order)$')
 IFRE = re.compile(r'^\s*#\s*(if|ifdef|ifndef|elif|else|endif)\b')
 branches = {}
 stores = {}	# call -> {field: [lines of the stores]}
@@ -350,6 +446,36 @@ retfns = {}	# static function returning the page it took -> that call
 goccs = {}	# such a function -> every place its name is used
 apis = {}	# site -> the function called there
 longterm = set()	# approved calls whose pages outlive the function
+direct = {}	# call -> (field, span of the pages argument): no local
+directspans = set()	# the spans of direct
+flags = {}	# call -> its gup flags, as written
+helpers = {}	# static function -> {use of its page parameter: [(call, name)]}
+
+def span(pp):
+	if not hasattr(pp[0], 'line'):	# a direct entry: (field, span)
+		return tuple(int(x) for x in pp[1:])
+	return (int(pp[0].line), int(pp[0].column), int(pp[0].line_end), int(pp[0].column_end))
+
+def inside(q, pp):
+	"""Position q is within the code at pp."""
+	l, c, le, ce = span(pp)
+	ql, qc = int(q[0].line), int(q[0].column)
+	return (l, c) <= (ql, qc) <= (le, ce)
+
+def harmless_helper(u):
+	"""u is a static function of the file that only looks at its page
+	parameters: each use is compared, or passed to a call of HARMLESS
+	(the innermost call around it decides)."""
+	uses = helpers.get(u)
+	if not uses:
+		return False
+	for q, calls in uses.items():
+		if not calls:
+			return False
+		inner = max(calls)[1]
+		if inner != 'compared' and not HARMLESS.match(inner):
+			return False
+	return True
 
 def key(p):
 	return (p[0].file, p[0].line, p[0].column)
@@ -395,6 +521,8 @@ def pos(q):
 def field(p, F, q, what):
 	if F not in stores.get(key(p), {}):
 		return
+	if key(p) in direct and inside(q, direct[key(p)]):
+		what = 'ok'	# the acquisition itself
 	if q[0].current_element == p[0].current_element and \
 			exclusive(p[0].file, int(p[0].line), int(q[0].line)):
 		return
@@ -441,6 +569,12 @@ def convert_reason(p, api):
 			% (pin, ', ->'.join(F), ', '.join(str(l) for l in sorted(set(held[key(p)])))))
 	return 'pin_user_pages.rst case 5 (pin, access the data, unpin): %s() and the release of its pages in this function' % pin
 
+def convert_reason_all(p, api):
+	why = convert_reason(p, api)
+	if flags.get(key(p)) == 'FOLL_GET':
+		why += '; FOLL_GET, which %s() refuses, dropped from the flags' % api.replace('get_', 'pin_')
+	return why
+
 GUPS = ('get_user_pages', 'get_user_pages_fast', 'get_user_pages_fast_only',
 	'get_user_pages_unlocked', 'get_user_pages_remote')
 
@@ -484,6 +618,8 @@ def base_verdict(k):
 	rel = sorted((l, n) for w, n, l in ev if w == 'release')
 	if leaves:
 		return 'the pages go to %s at line %d: the rule follows them no further (pins and references must not mix)' % (leaves[0][1], leaves[0][0])
+	if k in held and not simple_flags(flags.get(k, '')) and flags.get(k) != 'FOLL_GET':
+		return 'the flags (%s) are an expression FOLL_LONGTERM is not added to by the rule' % flags.get(k)
 	if not data:
 		return 'no access to the data of the pages in this function'
 	if not rel:
@@ -599,8 +735,15 @@ elif RELEASE.match(u):
 	fieldrel.setdefault(key(p), set()).add(key(c))
 	if c[0].current_element != p[0].current_element:
 		held.setdefault(key(p), []).append(int(c[0].line))
-elif DATA.match(u) or HARMLESS.match(u) or FIELDOK.match(u):
+	if key(p) in direct:
+		seen.setdefault(key(p), []).append(('release', u, int(c[0].line)))
+elif DATA.match(u) or HARMLESS.match(u) or FIELDOK.match(u) or harmless_helper(u):
 	field(p, F, q, 'ok')
+	# With no local, the data is reached through the field only.
+	if key(p) in direct and DATA.match(u):
+		seen.setdefault(key(p), []).append(('data', u, int(c[0].line)))
+elif key(p) in direct and inside(q, direct[key(p)]):
+	field(p, F, q, 'ok')	# the acquisition itself
 else:
 	field(p, F, q, 'leaves:passed to %s()' % u)
 
@@ -614,7 +757,7 @@ if api not in GUPS:
 elif why:
 	coccilib.report.print_report(p[0], "%s: review: %s" % (api, why))
 else:
-	coccilib.report.print_report(p[0], "%s: convert: %s" % (api, convert_reason(p, api)))
+	coccilib.report.print_report(p[0], "%s: convert: %s" % (api, convert_reason_all(p, api)))
 
 @script:python depends on org@
 p << call.p;
@@ -622,7 +765,7 @@ api << apiname.api;
 @@
 why = verdict(p)
 if api in GUPS:
-	coccilib.org.print_todo(p[0], "%s: %s" % (api, ('review: ' + why) if why else 'convert: ' + convert_reason(p, api)))
+	coccilib.org.print_todo(p[0], "%s: %s" % (api, ('review: ' + why) if why else 'convert: ' + convert_reason_all(p, api)))
 
 // Only the calls that pass every check go on, with the releases of
 // their pages in the same function.
@@ -666,6 +809,30 @@ expression E, N, E0, E1, E2, E3, E4, P;
 expression F : script:python () { simple_flags(F) };
 @@
 (
+- get_user_pages@pl(E1, E2, FOLL_GET, P)
++ pin_user_pages(E1, E2, FOLL_LONGTERM, P)
+|
+- get_user_pages_fast@pl(E1, E2, FOLL_GET, P)
++ pin_user_pages_fast(E1, E2, FOLL_LONGTERM, P)
+|
+- get_user_pages_unlocked@pl(E1, E2, P, FOLL_GET)
++ pin_user_pages_unlocked(E1, E2, P, FOLL_LONGTERM)
+|
+- get_user_pages_remote@pl(E0, E1, E2, FOLL_GET, P, E3)
++ pin_user_pages_remote(E0, E1, E2, FOLL_LONGTERM, P, E3)
+|
+- get_user_pages@p(E1, E2, FOLL_GET, P)
++ pin_user_pages(E1, E2, 0, P)
+|
+- get_user_pages_fast@p(E1, E2, FOLL_GET, P)
++ pin_user_pages_fast(E1, E2, 0, P)
+|
+- get_user_pages_unlocked@p(E1, E2, P, FOLL_GET)
++ pin_user_pages_unlocked(E1, E2, P, 0)
+|
+- get_user_pages_remote@p(E0, E1, E2, FOLL_GET, P, E3)
++ pin_user_pages_remote(E0, E1, E2, 0, P, E3)
+|
 - get_user_pages@pl(E1, E2, 0, P)
 + pin_user_pages(E1, E2, FOLL_LONGTERM, P)
 |

@@ -250,7 +250,8 @@ def run_audit(tree: Tree, rev: str = 'pinconv-base', outdir: Optional[Path] = No
 	rules, rules_kver = rules_for(tree)
 	conv_files = sorted({c[0] for c in calls if c[3] in REF_APIS})
 	stdout.step(f'classifying with the rules of cocci/rules-{rules_kver} on {len(conv_files)} files')
-	results = {r.path: r for r in spatch.apply_rules_on(contents, conv_files, rules, jobs)}
+	results = {r.path: r for r in spatch.apply_rules_on(contents, conv_files, rules, jobs,
+							    spatch.git_siblings(tree.path, sha))}
 	classified = classify(tree, sha, calls, results)
 	mnt = maintainers_of(tree, sorted({c[0] for c in classified}))
 	sites = [Site(p, l, fn, api, cls, why, subsystem(p), mnt.get(p, []))

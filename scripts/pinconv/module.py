@@ -467,7 +467,8 @@ def audit(mod: Tree, prefix: str, kernel: Tree) -> Dict:
 	contents = {f: auditmod.show(mod, mod.base, f) for f in conv}
 	conv = [f for f in conv if version_blocks(contents[f])]
 	rules = spatch.load_rules(kernel.kver)
-	compat = compat_files(contents, spatch.apply_rules_on(contents, conv, rules)) if conv else {}
+	compat = compat_files(contents, spatch.apply_rules_on(
+		contents, conv, rules, 0, spatch.git_siblings(mod.path, mod.base))) if conv else {}
 	sites = []
 	for s in report['sites']:
 		if prefix and not s['file'].startswith(prefix):

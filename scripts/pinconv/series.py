@@ -230,6 +230,18 @@ def wrap(text: str, width: int = 72) -> str:
 	return '\n'.join(textwrap.fill(p, width) for p in text.split('\n'))
 
 
+def _foll_get(reasons: Sequence[str], body: str) -> str:
+	"""The paragraph saying FOLL_GET was dropped, before the list of
+	changes (body ends with it)."""
+	if not any('FOLL_GET, which' in r and 'dropped from the flags' in r for r in reasons):
+		return body
+	head = body.rstrip('\n')
+	return head[:head.rfind('\n\n') + 2] + wrap(
+		'The flags passed FOLL_GET, which the get_user_pages*() calls set '
+		'themselves and the pin_user_pages*() calls refuse (FOLL_PIN and '
+		'FOLL_GET exclude each other): it is dropped.') + '\n\n' + head[head.rfind('\n\n') + 2:] + '\n\n'
+
+
 HELD_RE = re.compile(r'held in (->\w+(?:, ->\w+)*) and released in another function')
 
 
@@ -247,7 +259,8 @@ def message(tr: Tree, group: str, files: List[str], rules: List[str],
 		subject = f'{prefix}: pin the user pages it holds in {what}'
 		body = wrap(
 			f'{what} takes page references on user memory with {", ".join(gets)}, '
-			f'accesses the data of those pages (kernel mapping or DMA) and keeps '
+			f'accesses the data of those pages (kernel mapping, DMA, or a physical '
+			f'address handed to a device or hypervisor) and keeps '
 			f'them in {", ".join(held)} until another function releases them. '
 			f'Documentation/core-api/pin_user_pages.rst case 2 (pages held, their '
 			f'data accessed, past the call that took them) requires FOLL_PIN | '
@@ -259,6 +272,7 @@ def message(tr: Tree, group: str, files: List[str], rules: List[str],
 			f'{", ".join(held)} is only stored, compared, tested, freed and '
 			f'released in this file, and holds no page from anywhere else: every '
 			f'acquire and every release of those pages change in the same patch:') + '\n\n'
+		body = _foll_get(reasons, body)
 		return _tail(tr, subject, body, chg, files, rules, name, email)
 	if gup:
 		subject = f'{prefix}: pin the user pages whose data it accesses in {what}'

@@ -20,7 +20,7 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Set, Tuple
+from typing import Callable, Dict, List, Optional, Set, Tuple
 
 from pinconv.printer import Error, stdout
 from pinconv.run import git, run
@@ -175,11 +175,61 @@ def big_stack() -> None:
 	resource.setrlimit(resource.RLIMIT_STACK, (hard, hard))
 
 
+# The other C files of a file's directory, by name: a rule that asks
+# whether another file of the driver uses a field (gup_pin's elsewhere())
+# reads them next to the file it runs on.
+Siblings = Callable[[str], Dict[str, str]]
+
+
+def needs_siblings(rule: Rule) -> bool:
+	return 'elsewhere(' in rule.text
+
+
+def disk_siblings(root: Path) -> Siblings:
+	"""Siblings read from a work tree."""
+	@functools.lru_cache(maxsize=None)
+	def of_dir(d: str) -> Tuple[Tuple[str, str], ...]:
+		base = root / d
+		if not base.is_dir():
+			return ()
+		return tuple((n.name, n.read_text(errors='surrogateescape'))
+			     for n in sorted(base.iterdir()) if n.name.endswith('.c') and n.is_file())
+
+	def get(relpath: str) -> Dict[str, str]:
+		name = os.path.basename(relpath)
+		return {n: t for n, t in of_dir(os.path.dirname(relpath)) if n != name}
+	return get
+
+
+def git_siblings(repo: Path, rev: str) -> Siblings:
+	"""Siblings read from a commit of a repository."""
+	@functools.lru_cache(maxsize=None)
+	def of_dir(d: str) -> Tuple[Tuple[str, str], ...]:
+		out = git(['ls-tree', '--name-only', rev, '--', (d + '/') if d else '.'],
+			  cwd=repo, check=False)
+		out_files = []
+		for n in sorted(out.splitlines()):
+			if n.endswith('.c'):
+				p = subprocess.run(['git', 'show', f'{rev}:{n}'], cwd=repo, capture_output=True)
+				out_files.append((os.path.basename(n), p.stdout.decode('utf-8', 'surrogateescape')))
+		return tuple(out_files)
+
+	def get(relpath: str) -> Dict[str, str]:
+		name = os.path.basename(relpath)
+		return {n: t for n, t in of_dir(os.path.dirname(relpath)) if n != name}
+	return get
+
+
 def _spatch_one(rule: Rule, relpath: str, content: str,
-		version: str) -> Tuple[str, List[str]]:
-	"""Apply one rule to one file's content: (new content, report lines)."""
+		version: str, siblings: Optional[Siblings] = None) -> Tuple[str, List[str]]:
+	"""Apply one rule to one file's content: (new content, report lines).
+	siblings: the other C files of its directory, for a rule that needs
+	them (they are part of the cache key then)."""
+	sib = siblings(relpath) if siblings and needs_siblings(rule) else {}
+	sibkey = hashlib.sha256('\0'.join(f'{n}\0{t}' for n, t in sorted(sib.items())).encode()).hexdigest() \
+		if sib else ''
 	key = hashlib.sha256('\0'.join([CACHE_VERSION, version, rule.digest, relpath,
-					 content]).encode()).hexdigest()
+					 content] + ([sibkey] if sibkey else [])).encode()).hexdigest()
 	cached = cache_dir() / key[:2] / f'{key}.json'
 	if cached.is_file():
 		d = json.loads(cached.read_text())
@@ -188,7 +238,9 @@ def _spatch_one(rule: Rule, relpath: str, content: str,
 		src = Path(tmp) / relpath
 		src.parent.mkdir(parents=True, exist_ok=True)
 		src.write_text(content)
-		out = Path(tmp) / 'out.c'
+		for n, t in sib.items():
+			(src.parent / n).write_text(t, errors='surrogateescape')
+		out = Path(tmp) / '.pinconv-out.c'
 		try:
 			p = subprocess.run(['spatch', *SPFLAGS, '--timeout', str(TIMEOUT),
 					    '-D', 'patch', '--sp-file', str(rule.path),
@@ -227,13 +279,14 @@ def apply_rules(tree_path: Path, files: List[str], rules: List[Rule],
 		jobs: int = 0) -> List[FileResult]:
 	"""Run the rules, in order, on each file of a work tree."""
 	contents = {f: (tree_path / f).read_text(errors='surrogateescape') for f in files}
-	return apply_rules_on(contents, files, rules, jobs)
+	return apply_rules_on(contents, files, rules, jobs, disk_siblings(tree_path))
 
 
 def apply_rules_on(contents: Dict[str, str], files: List[str], rules: List[Rule],
-		   jobs: int = 0) -> List[FileResult]:
+		   jobs: int = 0, siblings: Optional[Siblings] = None) -> List[FileResult]:
 	"""Run the rules, in order, on each file's given content; results in
-	files' order."""
+	files' order. siblings: where the other files of a file's directory
+	come from (without it, a rule that looks at them sees none)."""
 	version = spatch_version()
 	jobs = jobs or os.cpu_count() or 1
 
@@ -243,7 +296,7 @@ def apply_rules_on(contents: Dict[str, str], files: List[str], rules: List[Rule]
 		for rule in rules:
 			if not (rule.tokens & API_TOKENS & words(res.new)):
 				continue
-			new, report = _spatch_one(rule, relpath, res.new, version)
+			new, report = _spatch_one(rule, relpath, res.new, version, siblings)
 			for line in report:
 				m = REPORT_RE.match(line)
 				if not m:

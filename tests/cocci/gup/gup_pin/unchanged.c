@@ -74,12 +74,13 @@ static int replace(struct mm_struct *mm, unsigned long vaddr, struct page *new_p
 	return ret;
 }
 
-/* FOLL_GET asked for explicitly: FOLL_PIN excludes it. */
+/* FOLL_GET among other flags: FOLL_PIN excludes it, and the rule only
+ * drops it when it is the only flag. */
 static int with_get(unsigned long addr, void *dst)
 {
 	struct page *page;
 
-	if (get_user_pages(addr, 1, FOLL_GET, &page) != 1)
+	if (get_user_pages(addr, 1, FOLL_GET | FOLL_FORCE, &page) != 1)
 		return -EFAULT;
 	memcpy_from_page(dst, page, 0, 8);
 	put_page(page);
