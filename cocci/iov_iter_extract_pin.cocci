@@ -360,6 +360,10 @@ fn(...) {
 struct page *X@px = A[E];
 |
 X@px = A[E]
+|
+struct page *X@px = compound_head(A[E]);
+|
+X@px = compound_head(A[E])
 )
 ...+>
 }
@@ -376,6 +380,8 @@ fn(...) {
 (
 X = A[E]
 |
+X = compound_head(A[E])
+|
 X@po = E2
 )
 ...+>
@@ -391,6 +397,8 @@ fn(...) {
 <+...
 (
 struct page *X = A[E];
+|
+struct page *X = compound_head(A[E]);
 |
 struct page *X@po = E2;
 )
@@ -567,7 +575,7 @@ helpers.add(R)
 @escape@
 identifier acq0.fn;
 expression acq0.A, E;
-identifier f !~ "^(iov_iter_get_pages2|iov_iter_get_pages_alloc2|release_pages|put_page|kvfree|kfree|ARRAY_SIZE|set_page_dirty|set_page_dirty_lock|page_address|kmap|kmap_local_page|kmap_atomic|flush_dcache_page|Page[A-Z][A-Za-z]*|page_to_pfn|memcpy_from_page|memcpy_to_page|memzero_page)$";
+identifier f !~ "^(iov_iter_get_pages2|iov_iter_get_pages_alloc2|release_pages|put_page|kvfree|kfree|ARRAY_SIZE|set_page_dirty|set_page_dirty_lock|page_address|kmap|kmap_local_page|kmap_atomic|flush_dcache_page|Page[A-Z][A-Za-z]*|page_to_pfn|memcpy_from_page|memcpy_to_page|memzero_page|compound_head|compound_order|page_folio)$";
 position pe;
 @@
 fn(...) {
@@ -587,7 +595,7 @@ f@pe(..., A + E, ...)
 @escapex@
 identifier acq0.fn;
 identifier elem.X;
-identifier f !~ "^(put_page|set_page_dirty|set_page_dirty_lock|page_address|kmap|kmap_local_page|kmap_atomic|flush_dcache_page|Page[A-Z][A-Za-z]*|page_to_pfn|memcpy_from_page|memcpy_to_page|memzero_page)$";
+identifier f !~ "^(put_page|set_page_dirty|set_page_dirty_lock|page_address|kmap|kmap_local_page|kmap_atomic|flush_dcache_page|Page[A-Z][A-Za-z]*|page_to_pfn|memcpy_from_page|memcpy_to_page|memzero_page|compound_head|compound_order|page_folio)$";
 position pe;
 @@
 fn(...) {

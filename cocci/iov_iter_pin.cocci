@@ -78,7 +78,7 @@ release_pages@pr(A, ...)
 identifier acq0.fn;
 expression acq0.A, E;
 identifier elem.X;
-identifier f !~ "^(iov_iter_get_pages2|iov_iter_get_pages_alloc2|release_pages|kvfree|kfree|ARRAY_SIZE|put_page|get_page|set_page_dirty|set_page_dirty_lock|bio_add_page|__bio_add_page|bio_add_hw_page|bio_add_pc_page|page_address|kmap|kmap_local_page|kmap_atomic|flush_dcache_page|PageCompound|page_to_pfn|page_offset)$";
+identifier f !~ "^(iov_iter_get_pages2|iov_iter_get_pages_alloc2|release_pages|kvfree|kfree|ARRAY_SIZE|put_page|get_page|set_page_dirty|set_page_dirty_lock|bio_add_page|__bio_add_page|bio_add_hw_page|bio_add_pc_page|page_address|kmap|kmap_local_page|kmap_atomic|flush_dcache_page|PageCompound|page_to_pfn|page_offset|compound_head|compound_order|page_folio)$";
 position pe;
 @@
 fn(...) {
@@ -92,6 +92,43 @@ f@pe(..., A, ...)
 )
 ...+>
 }
+
+// The head page of an element (compound_head() keeps nothing): where
+// it goes, the page goes.
+@elemh@
+identifier acq0.fn;
+expression acq0.A, E;
+identifier H;
+@@
+fn(...) {
+<+...
+(
+struct page *H = compound_head(A[E]);
+|
+H = compound_head(A[E])
+)
+...+>
+}
+
+@escapeh@
+identifier acq0.fn;
+identifier elemh.H;
+identifier f !~ "^(put_page|get_page|set_page_dirty|set_page_dirty_lock|page_address|kmap|kmap_local_page|kmap_atomic|flush_dcache_page|PageCompound|page_to_pfn|page_offset|compound_head|compound_order|page_folio)$";
+position pe;
+@@
+fn(...) {
+<+...
+f@pe(..., H, ...)
+...+>
+}
+
+@script:python@
+f << escapeh.f;
+pe << escapeh.pe;
+@@
+fn = pe[0].current_element
+bad.add((pe[0].file, fn))
+escapes.setdefault((pe[0].file, fn), set()).add("%s() (line %s)" % (f, pe[0].line))
 
 // Pages stored into a structure (a pipe buffer, a request): they live on.
 @stored@

@@ -400,7 +400,7 @@ checked = set()
 # address itself leaves the function: rule physout).
 DATA = re.compile(r'^(vmap|sg_alloc_table_from_pages|sg_set_page|dma_map_page|kmap|kmap_local_page|kmap_atomic|page_address|copy_from_page|copy_to_page|memcpy_from_page|memcpy_to_page|memcpy_page|memzero_page|flush_dcache_page|set_page_dirty|set_page_dirty_lock|copy_to_user_page|copy_from_user_page|page_to_phys)$')
 # Calls that only look at the struct page and keep nothing.
-HARMLESS = re.compile(r'^(kfree|kvfree|vfree|kunmap|kunmap_local|kunmap_atomic|likely|unlikely|WARN_ON|WARN_ON_ONCE|IS_ERR|IS_ERR_OR_NULL|PTR_ERR|is_zero_page|page_mte_tagged|PageHuge|page_size|page_to_nid|compound_order)$')
+HARMLESS = re.compile(r'^(kfree|kvfree|vfree|kunmap|kunmap_local|kunmap_atomic|likely|unlikely|WARN_ON|WARN_ON_ONCE|IS_ERR|IS_ERR_OR_NULL|PTR_ERR|is_zero_page|page_mte_tagged|Page[A-Z][A-Za-z]*|page_size|page_to_nid|compound_order|page_ref_count|page_count|page_mapcount)$')
 IFRE = re.compile(r'^\s*#\s*(if|ifdef|ifndef|elif|else|endif)\b')
 branches = {}
 stores = {}	# call -> {field: [lines of the stores]}
@@ -436,6 +436,11 @@ def exclusive(path, l1, l2):
 	a = dict(pp[l1])
 	return any(g in a and a[g] != b for g, b in pp[l2])
 RELEASE = re.compile(r'^(put_page|release_pages)$')
+# Calls that keep nothing but give the page another name the rule does
+# not follow (its data and release are reached through it).
+ALIAS = {'page_folio': 'their folio (page_folio(), a name the rule does not follow)',
+	 'compound_head': 'their head page (compound_head(), a name the rule does not follow)',
+	 'page_to_pfn': 'their page frame number (page_to_pfn(), a name the rule does not follow)'}
 # Calls that take the array of a field to map it or free it.
 FIELDOK = re.compile(r'^(memset|vunmap)$')
 seen = {}
@@ -504,6 +509,8 @@ def use(p, api, u, q, a=None):
 		mark(p, 'data', u, q)
 	elif RELEASE.match(u):
 		mark(p, 'release', u, q)
+	elif u in ALIAS:
+		mark(p, 'leaves', ALIAS[u], q)
 	elif not HARMLESS.match(u):
 		mark(p, 'leaves', u + '()', q)
 
@@ -690,6 +697,8 @@ E << other.E;
 # the call; or the acquisition itself (P = g(...)).
 if apis.get(key(p)) in retfns and int(q[0].line) == int(p[0].line) and E.strip().startswith(apis[key(p)]):
 	pass
+elif mine(p, I) and re.match(r'^(page_folio|compound_head)\s*\(\s*' + re.escape(I) + r'\s*\)$', E.strip()):
+	mark(p, 'leaves', ALIAS[E.strip().split('(')[0].strip()], q)
 elif mine(p, I) and E.strip() != 'NULL' and not re.match(r'^(kv?|v)[mzc]alloc(_array)?\b|^kv?calloc\b', E.strip()):
 	mark(p, 'leaves', 'another source of the pointer (%s)' % re.sub(r'\s+', '', E), q)
 
@@ -744,6 +753,8 @@ elif DATA.match(u) or HARMLESS.match(u) or FIELDOK.match(u) or harmless_helper(u
 		seen.setdefault(key(p), []).append(('data', u, int(c[0].line)))
 elif key(p) in direct and inside(q, direct[key(p)]):
 	field(p, F, q, 'ok')	# the acquisition itself
+elif u in ('__free_page', 'free_page', '__free_pages'):
+	field(p, F, q, 'leaves:released with %s(), which the rule does not convert,' % u)
 else:
 	field(p, F, q, 'leaves:passed to %s()' % u)
 
