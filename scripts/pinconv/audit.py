@@ -213,8 +213,19 @@ def classify(tree: Tree, rev: str, calls: List[Tuple[str, int, str, str, str]],
 			why = finding.reason if finding else 'converted together with its acquire'
 			cls, why = 'convertible', f'cocci/{rule}.cocci: {why}'
 		elif finding:
-			cls = 'ref-ok' if finding.status == 'ref-ok' else 'review'
-			why = f'cocci/{finding.rule}.cocci: {finding.reason}'
+			# The case and its evidence (gup_case) first, then why no rule
+			# converts the call.
+			case = next((f for f in fs if f.rule in AUDIT_RULES), None)
+			block = next((f for f in fs if f.rule not in AUDIT_RULES), None)
+			if case and case.status == 'ref-ok':
+				cls, why = 'ref-ok', f'cocci/{case.rule}.cocci: {case.reason}'
+			elif case and block:
+				cls = 'review'
+				why = (f'cocci/{case.rule}.cocci: {case.reason}; not converted: '
+				       f'cocci/{block.rule}.cocci: {block.reason}')
+			else:
+				cls = 'ref-ok' if finding.status == 'ref-ok' else 'review'
+				why = f'cocci/{finding.rule}.cocci: {finding.reason}'
 		elif api == 'bio_release_pages':
 			cls, why = 'review', ('bio_release_pages(): its bios are not filled by an acquire '
 					      'that a rule pairs in this file')

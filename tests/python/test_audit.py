@@ -142,6 +142,23 @@ def test_audit_covers_grep(reaudited: Tuple[str, Path]) -> None:
 		assert s['cls'] in audit.CLASSES and s['reason'] and s['function']
 
 
+def test_gup_sites_name_their_case() -> None:
+	"""Every get_user_pages* call of the committed audits has a reason
+	that names its pin_user_pages.rst case (or why none applies: a NULL
+	pages argument, the API itself), and none is a "no rule" placeholder;
+	a review site says both its case and why no rule converts it."""
+	for kv in ('6.1', '6.12'):
+		rep = json.loads((TOP / 'reports' / kv / 'audit.json').read_text())
+		gups = [s for s in rep['sites'] if s['api'].startswith('get_user_pages')]
+		assert len(gups) >= 30, kv
+		for s in gups:
+			where = f"{kv} {s['file']}:{s['line']}"
+			assert 'no rule' not in s['reason'], where
+			assert 'pin_user_pages.rst' in s['reason'], where
+			if s['cls'] == 'review' and 'cocci/gup/gup_pin.cocci' in s['reason']:
+				assert s['reason'].startswith('cocci/gup/gup_case.cocci: pin_user_pages.rst'), where
+
+
 def test_committed_audit_renderings(tmp_path: Path) -> None:
 	"""audit.md, .sarif and .svg are what audit.json renders to, byte for
 	byte (no random ids, dates or orders)."""
