@@ -333,7 +333,9 @@ def _tail(tr: Tree, subject: str, body: str, chg: List[Tuple[str, str, str, int]
 	for fn, o, n, _ in chg:
 		per_fn.setdefault((fn, f'{o}() -> {n}()'), []).append(fn)
 	for (fn, repl), _ in sorted(per_fn.items()):
-		body += f'  {fn}(): {repl}\n'
+		line = f'  {fn}(): {repl}'
+		# checkpatch: commit description lines of at most 75 characters.
+		body += (line if len(line) <= 75 else f'  {fn}():\n    {repl}') + '\n'
 	body += '\n' + wrap(
 		'nr_foll_pin_acquired and nr_foll_pin_released in /proc/vmstat now '
 		'count these pages and must end equal.') + '\n\n'
