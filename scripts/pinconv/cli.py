@@ -120,7 +120,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 		from pinconv import module
 		m, prefix = module.module_tree(args.module, t)
 		return 0 if module.check(m, prefix, t) else 1
-	return 0 if check.check(t, args.rev, proof=not args.no_proof) else 1
+	return 0 if check.check(t, args.rev, proof=not args.no_proof, label=args.label) else 1
 
 
 def cmd_bisect(args: argparse.Namespace) -> int:
@@ -229,6 +229,9 @@ def build_parser() -> argparse.ArgumentParser:
 	p.add_argument('--no-proof', action='store_true',
 		       help='recompile every object a changed header reaches, '
 		       'without the header proof')
+	p.add_argument('--label', default='check',
+		       help='the worktree and build dir (work/wt/<tree>/<label>/); '
+		       'a second make check can run in another')
 	p.set_defaults(func=cmd_check)
 	p = sub.add_parser('bisect', help='first commit between GOOD and BAD that '
 			   'fails to build (or to boot)')
