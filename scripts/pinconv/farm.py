@@ -6,8 +6,10 @@ make bisect) builds on a farm when the environment names one (make passes
 its command line's variables on):
 
   DISTCC_HOSTS=...            distcc's own host list ('host[:port][/limit][,lzo]
-                              ...'); a host with ',cpp' turns on pump mode
-                              (make runs under distcc-pump's 'pump').
+                              ...'); a host with ',cpp' asks for pump mode
+                              (make runs under distcc-pump), used only if a
+                              probe shows its include server working: on
+                              Debian 12 it fails on every file (below).
   ICECC_SCHEDULER=host[:port] an icecream scheduler (port 8765 by default);
                               the local iceccd must be running and use it.
 
@@ -21,7 +23,15 @@ Before the first make, one probe file is compiled on every distcc host (on
 the icecream farm: through it) and must give the same bytes as the local gcc:
 a host with another compiler would give other objects. A host that does not
 answer, refuses the job or differs is one error line; so is a scheduler that
-does not answer or a local iceccd that is not running.
+does not answer or a local iceccd that is not running. An empty variable
+is no farm: 'make check DISTCC_HOSTS=' builds locally whatever the shell
+exports.
+
+Pump mode does not work on Debian 12: distcc-pump 3.4's include server
+fails on every translation unit under Python 3.11 ('PY_SSIZE_T_CLEAN macro
+must be defined', distcc/distcc#454, fixed upstream by #479 after 3.4) and
+distcc preprocesses locally, as without pump. With ccache in front, a miss
+has been preprocessed here already for ccache's hash anyway.
 """
 
 import os
@@ -44,6 +54,10 @@ PROBE_FLAGS = ['-O2', '-c']
 IO_TIMEOUT = 20
 ICECC_PORT = 8765
 ICECC_SOCKETS = ('/var/run/icecc/iceccd.socket', '/var/run/iceccd.socket')
+PUMP = 'distcc-pump'
+# What distcc and its include server say when pump mode falls back.
+PUMP_FAILED_RE = re.compile(r'Preprocessing locally|failed to get includes|'
+			    r'Could not start distcc-pump|include server gave up')
 
 
 @dataclass
@@ -80,8 +94,6 @@ def current(environ: Optional[Mapping[str, str]] = None) -> Optional[Farm]:
 def from_env(env: Mapping[str, str]) -> Optional[Farm]:
 	distcc_hosts = env.get('DISTCC_HOSTS', '').strip()
 	scheduler = env.get('ICECC_SCHEDULER', '').strip()
-	if 'DISTCC_HOSTS' in env and not distcc_hosts:
-		raise Error('DISTCC_HOSTS is empty: name the hosts or unset it')
 	if distcc_hosts and scheduler:
 		raise Error('DISTCC_HOSTS and ICECC_SCHEDULER are both set: use one farm')
 	if distcc_hosts:
@@ -140,15 +152,14 @@ def distcc_farm(hosts_text: str, env: Mapping[str, str]) -> Farm:
 		raise Error(f'DISTCC_HOSTS={hosts_text!r} names only localhost: '
 			    f'that is a local build (unset it)')
 	pump = any(',cpp' in h for h in hosts)
-	if pump and not shutil.which('pump'):
-		raise Error(f'DISTCC_HOSTS has ,cpp (pump mode) but pump is not installed '
-			    f'(Debian package distcc-pump)')
 	probe_distcc_hosts(hosts, env)
+	if pump:
+		probe_pump(env)
 	j = distcc_run(['-j'], env)
 	if not j.stdout.strip().isdigit():
 		raise Error(f'distcc -j: {distcc_complaint(j.stderr) or j.stdout.strip() or "no answer"}')
 	return Farm('distcc', hosts, int(j.stdout), {'CCACHE_PREFIX': 'distcc'},
-		    ['pump'] if pump else [])
+		    [PUMP] if pump else [])
 
 
 def local_probe(tmp: Path) -> bytes:
@@ -179,6 +190,31 @@ def probe_distcc_hosts(hosts: List[str], env: Mapping[str, str]) -> None:
 				raise Error(f'DISTCC_HOSTS: {host_limit(host)} compiles to other bytes '
 					    f'than the local gcc (another compiler version?): its '
 					    f'objects would differ from a local build')
+
+
+def probe_pump(env: Mapping[str, str]) -> None:
+	"""The probe (with a header) under distcc-pump: its include server
+	must send the headers, not leave the file to local preprocessing."""
+	if not shutil.which(PUMP):
+		raise Error('DISTCC_HOSTS has ,cpp (pump mode) but distcc-pump is not '
+			    'installed (Debian package distcc-pump)')
+	with tempfile.TemporaryDirectory(prefix='pinconv-farm-') as d:
+		tmp = Path(d)
+		(tmp / 'probe.c').write_text('#include <stddef.h>\n' + PROBE)
+		try:
+			p = subprocess.run([PUMP, 'distcc', 'gcc', *PROBE_FLAGS, 'probe.c', '-o', 'pump.o'],
+					   cwd=tmp, env=dict(env, DISTCC_IO_TIMEOUT=str(IO_TIMEOUT)),
+					   capture_output=True, text=True, timeout=IO_TIMEOUT + 30)
+		except subprocess.TimeoutExpired:
+			raise Error('DISTCC_HOSTS: the pump mode probe got no answer')
+	text = p.stdout + p.stderr
+	m = PUMP_FAILED_RE.search(text)
+	if p.returncode or m:
+		why = re.search(r'(\w*Error: .*)$', text, re.M)
+		raise Error('DISTCC_HOSTS: pump mode (,cpp) does not work here, every file would '
+			    'be preprocessed locally: ' + (why.group(1).strip() if why else
+							   m.group(0) if m else f'exit {p.returncode}')
+			    + '; drop ,cpp')
 
 
 # ---- icecream ----
@@ -266,5 +302,6 @@ def icecc_farm(spec: str, env: Mapping[str, str]) -> Farm:
 		if (tmp / 'farm.o').read_bytes() != want:
 			raise Error(f'ICECC_SCHEDULER={spec}: the farm compiles to other bytes '
 				    f'than the local gcc')
-	return Farm('icecc', [f'{n}/{k}' for n, k in servers], slots, {'CCACHE_PREFIX': 'icecc'})
+	return Farm('icecc', [f'{n}/{k}' for n, k in servers if k], slots,
+		    {'CCACHE_PREFIX': 'icecc'})
 
