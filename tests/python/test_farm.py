@@ -240,17 +240,22 @@ class Icecream:
 		# iceccd empties its environment cache (-b) when it starts: the
 		# client's gcc is packed again on every run.
 		envs = self.dir
-		self.start(['icecc-scheduler', '-p', str(self.port), '-l', str(self.dir / 'scheduler.log'),
-			    '-vvv'])
-		sched = f'127.0.0.1:{self.port}'
-		self.start(['iceccd', '-s', sched, '-p', str(free_port()), '-N', 'server', '-m', '2',
-			    '-b', str(envs / 'server-envs'), '-l', str(self.dir / 'server.log'), '-vvv'],
-			   ICECC_TEST_SOCKET=str(self.dir / 'server.sock'))
-		self.start(['iceccd', '-s', sched, '-p', str(free_port()), '-N', 'client', '-m', '0',
-			    '--no-remote', '-b', str(envs / 'client-envs'),
-			    '-l', str(self.dir / 'client.log'), '-vvv'])
-		wait_for('both iceccd logged in to the scheduler', lambda: all(
-			f'login {n} ' in self.read('scheduler.log') for n in ('server', 'client')))
+		try:
+			self.start(['icecc-scheduler', '-p', str(self.port),
+				    '-l', str(self.dir / 'scheduler.log'), '-vvv'])
+			sched = f'127.0.0.1:{self.port}'
+			self.start(['iceccd', '-s', sched, '-p', str(free_port()), '-N', 'server',
+				    '-m', '2', '-b', str(envs / 'server-envs'),
+				    '-l', str(self.dir / 'server.log'), '-vvv'],
+				   ICECC_TEST_SOCKET=str(self.dir / 'server.sock'))
+			self.start(['iceccd', '-s', sched, '-p', str(free_port()), '-N', 'client',
+				    '-m', '0', '--no-remote', '-b', str(envs / 'client-envs'),
+				    '-l', str(self.dir / 'client.log'), '-vvv'])
+			wait_for('both iceccd logged in to the scheduler', lambda: all(
+				f'login {n} ' in self.read('scheduler.log') for n in ('server', 'client')))
+		except BaseException:
+			self.stop()
+			raise
 
 	def start(self, cmd: List[str], **env: str) -> None:
 		self.procs.append(subprocess.Popen(cmd, env=dict(self.env, **env),
