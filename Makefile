@@ -38,6 +38,10 @@ overlay: deps-check
 spatch: deps-check
 	@$(if $(AUTHOR),PINCONV_AUTHOR="$(AUTHOR)") $(PINCONV) spatch $(TREEARGS) $(MODARGS)
 
+# make check, boottest and bisect build on a compile farm when the command
+# line (or the environment) names one: DISTCC_HOSTS='host/N ...' or
+# ICECC_SCHEDULER=host; ccache's misses compile there (scripts/pinconv/farm.py).
+
 # Boot the baseline and the series tip in QEMU; prove pins taken and released.
 # REV=rev boots only that revision, judged as the tip (work/reports/).
 .PHONY: boottest

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
+from pinconv import farm
 from pinconv.printer import Error, stdout
 from pinconv.run import git, run
 from pinconv.tree import TOP, Tree, work_dir
@@ -61,7 +62,14 @@ class Kernel:
 
 
 def jobs() -> int:
+	"""Local parallelism: what runs on this machine (header proof, cpp)."""
 	return os.cpu_count() or 1
+
+
+def make_jobs() -> int:
+	"""make -j: the farm's slots (farm.py) or the local cores."""
+	f = farm.current()
+	return f.jobs if f else jobs()
 
 
 def ccache_dir() -> Path:
@@ -76,6 +84,9 @@ def make_env() -> Dict[str, str]:
 	# same depth share cache entries.
 	env['CCACHE_BASEDIR'] = str(work_dir())
 	env.setdefault('CCACHE_MAXSIZE', '5G')
+	f = farm.current()
+	if f:
+		env.update(f.env)	# CCACHE_PREFIX: ccache's misses go to the farm
 	return env
 
 
@@ -127,11 +138,12 @@ def worktree(tree: Tree, rev: str, label: str) -> Tuple[Path, str]:
 def make_cmd(src: Path, out: Path, args: List[str], arch: str = ARCH,
 	     cross: str = '') -> List[str]:
 	"""make for ARCH=arch; cross: a CROSS_COMPILE= prefix (crossarch.py)."""
+	f = farm.current()
 	cmd = ['make', '-C', str(src), f'O={out}', f'ARCH={arch}',
-	       f'CC=ccache {cross}gcc', f'-j{jobs()}']
+	       f'CC=ccache {cross}gcc', f'-j{make_jobs()}']
 	if cross:
 		cmd.insert(5, f'CROSS_COMPILE={cross}')
-	return cmd + args
+	return (f.wrapper if f else []) + cmd + args
 
 
 def first_error(log: Path) -> str:

@@ -27,6 +27,7 @@ exit path.
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import re
@@ -39,7 +40,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
-from pinconv import build, crossarch, headerproof, series
+from pinconv import build, crossarch, farm, headerproof, series
 from pinconv.printer import Error, stdout
 from pinconv.run import git, run
 from pinconv.tree import BASE_TAG, TOP, Tree, work_dir
@@ -317,6 +318,7 @@ class CommitResult:
 	build_seconds: float = 0.0
 	build_error: str = ''
 	objects: Dict[str, Optional[str]] = field(default_factory=dict)
+	sha256: Dict[str, str] = field(default_factory=dict)	# touched .c -> its object's
 	sparse_new: List[Dict] = field(default_factory=list)
 	sparse_counts: Dict[str, int] = field(default_factory=dict)
 	sparse_error: str = ''
@@ -350,6 +352,7 @@ class Report:
 	ccache: str = ''
 	# cross targets (crossarch.Target.name) -> symbol -> touched files needing it
 	cross_config: Dict[str, Dict[str, List[str]]] = field(default_factory=dict)
+	farm: str = ''	# farm.Farm.describe() of the builds, '' for local ones
 
 	@property
 	def ok(self) -> bool:
@@ -383,7 +386,7 @@ def report_json(rep: Report) -> str:
 		'failed': [c.sha for c in rep.commits if not c.ok],
 		'commits': [dict(asdict(c), ok=c.ok, build_seconds=round(c.build_seconds, 1),
 				 seconds=round(c.seconds, 1)) for c in rep.commits],
-		'ccache': rep.ccache,
+		'ccache': rep.ccache, 'farm': rep.farm,
 	}
 	return json.dumps(data, indent=1) + '\n'
 
@@ -406,6 +409,8 @@ def report_md(rep: Report) -> str:
 		  for t, syms in rep.cross_config.items()]
 	if rep.ccache:
 		lines.append(f'- ccache: {rep.ccache}')
+	if rep.farm:
+		lines.append(f'- compile farm: {rep.farm}')
 	lines += [f'- config problem: {p}' for p in rep.config_problems]
 	lines += ['', 'A commit fails if it does not build, a .c file it touches is not '
 		  'compiled, sparse warns more than at its parent, or checkpatch '
@@ -565,6 +570,12 @@ def configure(kver: str, src: Path, out: Path, label: str,
 			    f'{", ".join(bad)} (fix {frag})')
 	stamp.write_text(want + '\n')
 	return [s for s in wanted if have.get(s) != 'y']
+
+
+def object_sha256(out: Path, objects: Dict[str, Optional[str]]) -> Dict[str, str]:
+	"""The sha256 of each compiled object: a farm build must give the same."""
+	return {f: hashlib.sha256((out / o).read_bytes()).hexdigest()
+		for f, o in objects.items() if o}
 
 
 def object_of(src: Path, out: Path, cfile: str) -> Optional[str]:
@@ -811,6 +822,7 @@ def check_commit(tree: Tree, commits: Sequence[Commit], i: int, label: str,
 		seconds = time.monotonic() - t0
 		cfiles = present(src, placed.x86_files(cfiles_all))
 		r.objects = {f: object_of(src, out, f) for f in cfiles}
+		r.sha256 = object_sha256(out, r.objects)
 		r.compiler_warnings = compiler_warnings(out, c.files)
 		r.builds.append({'target': crossarch.X86_64.name, 'label': label, 'ok': not errors,
 				 'seconds': round(seconds, 1), 'files': cfiles, 'skipped': ''})
@@ -831,6 +843,7 @@ def check_commit(tree: Tree, commits: Sequence[Commit], i: int, label: str,
 			errors.append(f'{x.target.arch.name}: {err}')
 		objs = {f: object_of(x.src, x.out, f) for f in xfiles}
 		r.objects.update(objs)
+		r.sha256.update(object_sha256(x.out, objs))
 		r.compiler_warnings += compiler_warnings(x.out, c.files)
 		r.builds.append({'target': x.target.name, 'label': x.label, 'ok': not err,
 				 'seconds': round(seconds, 1), 'files': xfiles, 'skipped': ''})
@@ -920,6 +933,7 @@ def run_check(tree: Tree, rev: str, label: str = LABEL, proof: bool = True) -> R
 	cfiles = touched_c_files(commits)
 	problems: List[str] = []
 	cc_before = ccache_counts()
+	on = farm.current()
 	stdout.step(f'check {rng}: {len(commits)} commits, {len(cfiles)} .c files')
 	first = commits[0].parent
 	with contextlib.ExitStack() as locks:
@@ -957,11 +971,12 @@ def run_check(tree: Tree, rev: str, label: str = LABEL, proof: bool = True) -> R
 	cc = ccache_counts()
 	cc.subtract(cc_before)
 	rep.ccache = f'{cc["hits"]} hits, {cc["misses"]} misses (all builds in that period)'
+	rep.farm = on.describe() if on else ''
 	return rep
 
 
-def check(tree: Tree, rev: str, proof: bool = True) -> bool:
-	rep = run_check(tree, rev, proof=proof)
+def check(tree: Tree, rev: str, proof: bool = True, label: str = LABEL) -> bool:
+	rep = run_check(tree, rev, label, proof=proof)
 	md, _ = write_reports(rep, reports_dir(tree))
 	failed = [c for c in rep.commits if not c.ok]
 	for c in failed:

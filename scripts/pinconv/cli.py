@@ -89,8 +89,17 @@ def cmd_overlay(args: argparse.Namespace) -> int:
 	return 0
 
 
+def farm_first() -> None:
+	"""A compile farm the environment names (DISTCC_HOSTS, ICECC_SCHEDULER)
+	is checked before anything is checked out or built: a bad one is one
+	error line, not a failed build per kernel."""
+	from pinconv import farm
+	farm.current()
+
+
 def cmd_boottest(args: argparse.Namespace) -> int:
 	from pinconv import boot
+	farm_first()
 	t = tree.prepare(args.kver, args.kdir)
 	pinned = [s for s in args.expect_pinned.split(',') if s]
 	if not pinned:
@@ -115,18 +124,20 @@ def cmd_email(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
 	from pinconv import check
+	farm_first()
 	t = tree.prepare(args.kver, args.kdir)
 	if args.module:
 		from pinconv import module
 		m, prefix = module.module_tree(args.module, t)
 		return 0 if module.check(m, prefix, t) else 1
-	return 0 if check.check(t, args.rev, proof=not args.no_proof) else 1
+	return 0 if check.check(t, args.rev, proof=not args.no_proof, label=args.label) else 1
 
 
 def cmd_bisect(args: argparse.Namespace) -> int:
 	from pinconv import check
 	if not args.good or not args.bad:
 		raise Error('make bisect needs GOOD=<rev> and BAD=<rev>')
+	farm_first()
 	t = tree.prepare(args.kver, args.kdir)
 	sha, subject = check.bisect(t, args.good, args.bad, args.test, args.timeout)
 	print(f'first bad commit: {sha} {subject}')
@@ -229,6 +240,9 @@ def build_parser() -> argparse.ArgumentParser:
 	p.add_argument('--no-proof', action='store_true',
 		       help='recompile every object a changed header reaches, '
 		       'without the header proof')
+	p.add_argument('--label', default='check',
+		       help='the worktree and build dir (work/wt/<tree>/<label>/); '
+		       'a second make check can run in another')
 	p.set_defaults(func=cmd_check)
 	p = sub.add_parser('bisect', help='first commit between GOOD and BAD that '
 			   'fails to build (or to boot)')
