@@ -54,6 +54,12 @@ SCENARIOS: Dict[str, str] = {
 	'zonefs-read': 'fs/iomap/direct-io.c via zonefs, read',
 	'zonefs-append': 'fs/zonefs/file.c zonefs_file_dio_append (opt-in)',
 	'sg-io': 'block/blk-map.c bio_map_user_iov (SG_IO on scsi_debug)',
+	'fuse-direct-write': 'fs/fuse/file.c fuse_get_user_pages, write to a FOPEN_DIRECT_IO '
+			     'file (the probe\'s own FUSE server)',
+	'fuse-direct-read': 'fs/fuse/file.c fuse_get_user_pages, read of a FOPEN_DIRECT_IO file',
+	'fuse-odirect-write': 'fs/fuse/file.c fuse_direct_IO, O_DIRECT write to a cached file',
+	'fuse-odirect-read': 'fs/fuse/file.c fuse_direct_IO, O_DIRECT read of a cached file',
+	'fuse-aio': 'fs/fuse/file.c fuse_direct_IO async (FUSE_ASYNC_DIO), io_submit',
 	'uprobe-refctr': 'kernel/events/uprobes.c __update_ref_ctr (a uprobe with a '
 			 'reference counter, enabled and disabled)',
 	'procmem-rw': 'mm/memory.c __access_remote_vm (/proc/<pid>/mem pwrite and pread, '
@@ -71,6 +77,8 @@ SCENARIOS_OF_FILE: Dict[str, List[str]] = {
 	'fs/direct-io.c': ['vfat-write', 'vfat-read'],
 	'fs/zonefs/file.c': ['zonefs-append'],
 	'block/blk-map.c': ['sg-io'],
+	'fs/fuse/file.c': ['fuse-direct-write', 'fuse-direct-read', 'fuse-odirect-write',
+			   'fuse-odirect-read', 'fuse-aio'],
 	'kernel/events/uprobes.c': ['uprobe-refctr'],
 	'mm/memory.c': ['procmem-rw'],
 	'security/tomoyo/domain.c': ['tomoyo-argv'],
@@ -243,15 +251,28 @@ def judge(results: Dict[str, dict], expect: Dict[str, str],
 	return verdicts
 
 
+# Files that pin upstream on some trees of the 'extract' generation only:
+# those whose baseline calls the marker (fuse moved to
+# iov_iter_extract_pages() in 6.10; 6.1's series converts it).
+UPSTREAM_MARKERS: Dict[str, str] = {
+	'fs/fuse/file.c': 'iov_iter_extract_pages(',
+}
+
+
 def pinned_upstream(tree: Tree) -> List[str]:
 	"""The scenarios whose path the tree itself already pins: on 'extract'
 	trees (6.5 and later) block, blk-map, iomap, fs/direct-io and zonefs
-	use iov_iter_extract_pages() and BIO_PAGE_PINNED."""
+	use iov_iter_extract_pages() and BIO_PAGE_PINNED; fuse does where its
+	baseline calls iov_iter_extract_pages()."""
 	if tree.generation != 'extract':
 		return []
-	return [sc for f in ('block/fops.c', 'block/blk-map.c', 'fs/iomap/direct-io.c',
-			     'fs/direct-io.c', 'fs/zonefs/file.c')
-		for sc in SCENARIOS_OF_FILE[f]]
+	files = ['block/fops.c', 'block/blk-map.c', 'fs/iomap/direct-io.c',
+		 'fs/direct-io.c', 'fs/zonefs/file.c']
+	for f, marker in UPSTREAM_MARKERS.items():
+		text = git(['show', f'{tree.base or BASE_TAG}:{f}'], cwd=tree.path, check=False)
+		if marker in text:
+			files.append(f)
+	return [sc for f in files for sc in SCENARIOS_OF_FILE[f]]
 
 
 def pinned_by_series(tree: Tree) -> List[str]:

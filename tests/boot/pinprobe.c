@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/aio_abi.h>
+#include <linux/fuse.h>
 #include <linux/loop.h>
 #include <pthread.h>
 #include <signal.h>
@@ -41,6 +42,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -1220,6 +1222,537 @@ static void sg_io(struct result *r)
 	close(fd);
 }
 
+/* ---- FUSE: a server of our own over /dev/fuse (fs/fuse/file.c) -------- */
+
+/*
+ * fs/fuse/file.c fuse_get_user_pages() takes the pages of the caller's
+ * buffer for a direct read or write, and fuse_release_user_pages() lets
+ * them go once the server has answered. That is the path of a file the
+ * server opens with FOPEN_DIRECT_IO (fuse_direct_read_iter() and
+ * fuse_direct_write_iter()) and of an O_DIRECT open of a file it opens
+ * normally (a_ops->direct_IO, fuse_direct_IO(); asynchronous for io_submit
+ * with FUSE_ASYNC_DIO).
+ *
+ * The server is a child of the probe: it mounts nothing itself, reads the
+ * requests from /dev/fuse and answers them from RAM it shares with the
+ * probe, so every scenario checks both what reached the server and what
+ * reads back. Buffers and file offsets are unaligned, and the sizes odd.
+ */
+#define FUSE_DIR	"/mnt/fuse"
+#define FUSE_NFILES	4
+#define FUSE_CAP	(4 * MiB)	/* the most a file holds */
+#define FUSE_MAX_WRITE	(128 * KiB)	/* so one call makes several requests */
+#define FUSE_BUFSZ	(FUSE_MAX_WRITE + 64 * KiB)
+#define FUSE_IO_BYTES	(MiB + 4099)
+#define FUSE_OFF	777		/* file offset of the scenarios' data */
+
+struct fuse_ram {
+	uint64_t size[FUSE_NFILES];
+	unsigned char data[FUSE_NFILES][FUSE_CAP];
+};
+
+/* name, open flags; nodeid = index + 2. fio's files start full. */
+static const struct {
+	const char *name;
+	uint32_t open_flags;
+	bool full;
+} fuse_files[FUSE_NFILES] = {
+	{ "direct", FOPEN_DIRECT_IO, false },
+	{ "cached", 0, false },
+	{ "fio-direct", FOPEN_DIRECT_IO, true },
+	{ "fio-cached", 0, true },
+};
+
+static struct fuse_ram *fuse_ram;
+static bool fuse_ready;
+static char fuse_why[200] = "not set up";
+static pid_t fuse_pid;
+
+static void fuse_reply(int fd, uint64_t unique, int error, const void *arg,
+		       size_t len)
+{
+	struct fuse_out_header out = {
+		.len = sizeof(out) + (error ? 0 : len),
+		.error = -error,
+		.unique = unique,
+	};
+	struct iovec iov[2] = {
+		{ &out, sizeof(out) },
+		{ (void *)arg, len },
+	};
+
+	if (writev(fd, iov, error || !len ? 1 : 2) < 0 && errno != ENOENT)
+		dprintf(2, "pinprobe: fuse server: reply %llu: %s\n",
+			(unsigned long long)unique, strerror(errno));
+}
+
+static void fuse_attr_of(struct fuse_attr *a, uint64_t ino)
+{
+	memset(a, 0, sizeof(*a));
+	a->ino = ino;
+	a->blksize = PAGE;
+	if (ino == FUSE_ROOT_ID) {
+		a->mode = S_IFDIR | 0755;
+		a->nlink = 2;
+		return;
+	}
+	a->mode = S_IFREG | 0644;
+	a->nlink = 1;
+	a->size = fuse_ram->size[ino - 2];
+	a->blocks = (a->size + 511) / 512;
+}
+
+static bool fuse_file_ino(uint64_t ino)
+{
+	return ino >= 2 && ino < 2 + FUSE_NFILES;
+}
+
+static void fuse_init_reply(int fd, uint64_t unique, const struct fuse_init_in *in)
+{
+	struct fuse_init_out out;
+
+	memset(&out, 0, sizeof(out));
+	out.major = FUSE_KERNEL_VERSION;
+	out.minor = in->minor < FUSE_KERNEL_MINOR_VERSION ? in->minor :
+		FUSE_KERNEL_MINOR_VERSION;
+	out.max_readahead = in->max_readahead;
+	out.flags = in->flags & (FUSE_ASYNC_READ | FUSE_BIG_WRITES |
+				 FUSE_ASYNC_DIO | FUSE_MAX_PAGES);
+	out.max_background = 16;
+	out.congestion_threshold = 12;
+	out.max_write = FUSE_MAX_WRITE;
+	out.max_pages = FUSE_MAX_WRITE / PAGE;
+	out.time_gran = 1;
+	fuse_reply(fd, unique, 0, &out, sizeof(out));
+}
+
+static void fuse_handle(int fd, const struct fuse_in_header *in, const void *arg)
+{
+	union {
+		struct fuse_entry_out entry;
+		struct fuse_attr_out attr;
+		struct fuse_open_out open;
+		struct fuse_write_out write;
+		struct fuse_statfs_out statfs;
+	} out;
+	uint64_t ino = in->nodeid;
+	int i;
+
+	memset(&out, 0, sizeof(out));
+	switch (in->opcode) {
+	case FUSE_INIT:
+		fuse_init_reply(fd, in->unique, arg);
+		return;
+	case FUSE_LOOKUP:
+		for (i = 0; i < FUSE_NFILES; i++)
+			if (ino == FUSE_ROOT_ID && !strcmp(arg, fuse_files[i].name))
+				break;
+		if (i == FUSE_NFILES) {
+			fuse_reply(fd, in->unique, ENOENT, NULL, 0);
+			return;
+		}
+		out.entry.nodeid = i + 2;
+		out.entry.entry_valid = 3600;
+		fuse_attr_of(&out.entry.attr, i + 2);
+		fuse_reply(fd, in->unique, 0, &out.entry, sizeof(out.entry));
+		return;
+	case FUSE_GETATTR:
+	case FUSE_SETATTR:
+		if (in->opcode == FUSE_SETATTR && fuse_file_ino(ino)) {
+			const struct fuse_setattr_in *sa = arg;
+
+			if (sa->valid & FATTR_SIZE) {
+				uint64_t *size = &fuse_ram->size[ino - 2];
+
+				if (sa->size > FUSE_CAP) {
+					fuse_reply(fd, in->unique, EFBIG, NULL, 0);
+					return;
+				}
+				if (sa->size > *size)
+					memset(fuse_ram->data[ino - 2] + *size, 0,
+					       sa->size - *size);
+				*size = sa->size;
+			}
+		}
+		fuse_attr_of(&out.attr.attr, ino);
+		fuse_reply(fd, in->unique, 0, &out.attr, sizeof(out.attr));
+		return;
+	case FUSE_OPEN:
+	case FUSE_OPENDIR:
+		if (fuse_file_ino(ino))
+			out.open.open_flags = fuse_files[ino - 2].open_flags;
+		out.open.fh = ino;
+		fuse_reply(fd, in->unique, 0, &out.open, sizeof(out.open));
+		return;
+	case FUSE_READ: {
+		const struct fuse_read_in *rd = arg;
+		uint64_t size, len;
+
+		if (!fuse_file_ino(ino)) {
+			fuse_reply(fd, in->unique, EISDIR, NULL, 0);
+			return;
+		}
+		size = fuse_ram->size[ino - 2];
+		len = rd->offset >= size ? 0 : size - rd->offset;
+		if (len > rd->size)
+			len = rd->size;
+		fuse_reply(fd, in->unique, 0, fuse_ram->data[ino - 2] + rd->offset, len);
+		return;
+	}
+	case FUSE_WRITE: {
+		const struct fuse_write_in *wr = arg;
+		uint64_t *size;
+
+		if (!fuse_file_ino(ino) || wr->offset + wr->size > FUSE_CAP) {
+			fuse_reply(fd, in->unique, EFBIG, NULL, 0);
+			return;
+		}
+		size = &fuse_ram->size[ino - 2];
+		if (wr->offset > *size)
+			memset(fuse_ram->data[ino - 2] + *size, 0, wr->offset - *size);
+		memcpy(fuse_ram->data[ino - 2] + wr->offset, wr + 1, wr->size);
+		if (wr->offset + wr->size > *size)
+			*size = wr->offset + wr->size;
+		out.write.size = wr->size;
+		fuse_reply(fd, in->unique, 0, &out.write, sizeof(out.write));
+		return;
+	}
+	case FUSE_STATFS:
+		out.statfs.st.blocks = FUSE_NFILES * FUSE_CAP / PAGE;
+		out.statfs.st.bsize = PAGE;
+		out.statfs.st.frsize = PAGE;
+		out.statfs.st.namelen = 255;
+		out.statfs.st.files = FUSE_NFILES;
+		fuse_reply(fd, in->unique, 0, &out.statfs, sizeof(out.statfs));
+		return;
+	case FUSE_READDIR:	/* empty: nobody lists it */
+	case FUSE_FLUSH:
+	case FUSE_RELEASE:
+	case FUSE_RELEASEDIR:
+	case FUSE_FSYNC:
+	case FUSE_DESTROY:
+		fuse_reply(fd, in->unique, 0, NULL, 0);
+		return;
+	case FUSE_FORGET:
+	case FUSE_BATCH_FORGET:
+	case FUSE_INTERRUPT:
+		return;		/* no answer */
+	default:
+		fuse_reply(fd, in->unique, ENOSYS, NULL, 0);
+	}
+}
+
+static void fuse_serve(int fd)
+{
+	char *buf = malloc(FUSE_BUFSZ);
+	ssize_t n;
+
+	if (!buf)
+		_exit(1);
+	for (;;) {
+		n = read(fd, buf, FUSE_BUFSZ);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == ENOENT))
+			continue;	/* ENOENT: a request interrupted */
+		if (n < 0)
+			_exit(errno == ENODEV ? 0 : 1);	/* ENODEV: unmounted */
+		if ((size_t)n < sizeof(struct fuse_in_header))
+			_exit(1);
+		fuse_handle(fd, (struct fuse_in_header *)buf,
+			    buf + sizeof(struct fuse_in_header));
+	}
+}
+
+static void fuse_setup(void)
+{
+	char opts[128];
+	struct stat st;
+	int fd, i;
+
+	fuse_ram = mmap(NULL, sizeof(*fuse_ram), PROT_READ | PROT_WRITE,
+			MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (fuse_ram == MAP_FAILED) {
+		snprintf(fuse_why, sizeof(fuse_why), "mmap: %s", strerror(errno));
+		return;
+	}
+	for (i = 0; i < FUSE_NFILES; i++)
+		fuse_ram->size[i] = fuse_files[i].full ? FUSE_CAP : 0;
+	if (!wait_for("/dev/fuse", 2000)) {
+		snprintf(fuse_why, sizeof(fuse_why), "no /dev/fuse (CONFIG_FUSE_FS)");
+		return;
+	}
+	fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(fuse_why, sizeof(fuse_why), "open /dev/fuse: %s", strerror(errno));
+		return;
+	}
+	mkdir(FUSE_DIR, 0755);
+	snprintf(opts, sizeof(opts), "fd=%d,rootmode=40000,user_id=0,group_id=0,"
+		 "max_read=%ld", fd, FUSE_MAX_WRITE);
+	/* INIT is answered by the server: mount does not wait for it. */
+	if (mount("pinprobe", FUSE_DIR, "fuse", MS_NOSUID | MS_NODEV, opts)) {
+		snprintf(fuse_why, sizeof(fuse_why), "mount -t fuse: %s", strerror(errno));
+		close(fd);
+		return;
+	}
+	fuse_pid = fork();
+	if (fuse_pid == 0)
+		fuse_serve(fd);
+	close(fd);
+	if (fuse_pid < 0 || stat(FUSE_DIR "/direct", &st)) {
+		snprintf(fuse_why, sizeof(fuse_why), "fuse server: %s", strerror(errno));
+		return;
+	}
+	fuse_ready = true;
+}
+
+static void fuse_teardown(void)
+{
+	int status;
+
+	if (!fuse_pid)
+		return;
+	/* The server's read ends with ENODEV, and it exits. */
+	umount2(FUSE_DIR, MNT_DETACH);
+	if (fuse_pid > 0 && waitpid(fuse_pid, &status, 0) == fuse_pid &&
+	    !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+		plog("fuse server ended with status 0x%x", status);
+	fuse_pid = 0;
+}
+
+/* A byte pattern by file position, for unaligned offsets and sizes. */
+static unsigned char pat_byte(uint64_t seed, uint64_t pos)
+{
+	return pattern_word(seed, pos / 8) >> (pos % 8 * 8);
+}
+
+static void bfill(unsigned char *buf, size_t len, off_t off, uint64_t seed)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		buf[i] = pat_byte(seed, off + i);
+}
+
+/* The first byte that differs from the pattern, or -1. */
+static long bcheck(const unsigned char *buf, size_t len, off_t off, uint64_t seed)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (buf[i] != pat_byte(seed, off + i))
+			return i;
+	return -1;
+}
+
+static bool need_fuse(struct result *r)
+{
+	if (!fuse_ready)
+		skip(r, fuse_why);
+	return fuse_ready;
+}
+
+/* What the server holds at [off, off + len) of file i is the pattern. */
+static void fuse_check_server(struct result *r, int i, off_t off, size_t len,
+			      uint64_t seed)
+{
+	long bad;
+
+	if (!r->data_ok)
+		return;
+	if (fuse_ram->size[i] < off + len) {
+		snprintf(r->reason, sizeof(r->reason), "server's %s has %llu bytes, want %llu",
+			 fuse_files[i].name, (unsigned long long)fuse_ram->size[i],
+			 (unsigned long long)(off + len));
+		r->data_ok = false;
+		return;
+	}
+	bad = bcheck(fuse_ram->data[i] + off, len, off, seed);
+	if (bad >= 0) {
+		snprintf(r->reason, sizeof(r->reason), "server's %s differs at byte %ld",
+			 fuse_files[i].name, (long)(off + bad));
+		r->data_ok = false;
+	}
+}
+
+/*
+ * Write (or read) FUSE_IO_BYTES at FUSE_OFF of file i from a buffer at
+ * page offset 5 (3 for reads), in calls of chunk bytes; opened with
+ * O_DIRECT if odirect. The other direction is done, unmeasured, to set
+ * up or check.
+ */
+static void fuse_rw(struct result *r, int i, bool odirect, bool measure_write,
+		    size_t chunk, uint64_t seed)
+{
+	size_t alloc = FUSE_IO_BYTES + 2 * PAGE;
+	unsigned char *mem, *buf;
+	char path[64];
+	struct pins before;
+	long bad;
+	int fd;
+
+	if (!need_fuse(r))
+		return;
+	snprintf(path, sizeof(path), FUSE_DIR "/%s", fuse_files[i].name);
+	fd = open(path, O_RDWR | (odirect ? O_DIRECT : 0));
+	if (fd < 0) {
+		fail(r, odirect ? "open O_DIRECT" : "open");
+		return;
+	}
+	mem = buf_alloc(alloc);
+	if (!mem) {
+		fail(r, "mmap");
+		close(fd);
+		return;
+	}
+	r->data_ok = true;
+	buf = mem + (measure_write ? 5 : 3);
+	bfill(buf, FUSE_IO_BYTES, FUSE_OFF, seed);
+	if (measure_write)
+		measure_start(&before);
+	if (rw_all(fd, true, buf, FUSE_IO_BYTES, FUSE_OFF, chunk))
+		fail(r, "write");
+	if (measure_write)
+		measure_end(r, &before);
+	fuse_check_server(r, i, FUSE_OFF, FUSE_IO_BYTES, seed);
+	memset(mem, 0, alloc);
+	if (!measure_write)
+		measure_start(&before);
+	if (rw_all(fd, false, buf, FUSE_IO_BYTES, FUSE_OFF, chunk))
+		fail(r, "read");
+	if (!measure_write)
+		measure_end(r, &before);
+	bad = bcheck(buf, FUSE_IO_BYTES, FUSE_OFF, seed);
+	if (r->data_ok && bad >= 0) {
+		r->data_ok = false;
+		snprintf(r->reason, sizeof(r->reason), "read back differs at byte %ld",
+			 FUSE_OFF + bad);
+	}
+	r->bytes = FUSE_IO_BYTES;
+	snprintf(r->note, sizeof(r->note),
+		 "%s %ld B at offset %d of %s%s, buffer at page offset %d, %zu B calls",
+		 measure_write ? "write" : "read", (long)FUSE_IO_BYTES, FUSE_OFF,
+		 fuse_files[i].open_flags & FOPEN_DIRECT_IO ? "a FOPEN_DIRECT_IO file" :
+		 "a cached file", odirect ? " opened O_DIRECT" : "",
+		 measure_write ? 5 : 3, chunk);
+	buf_free(mem, alloc);
+	close(fd);
+}
+
+static void fuse_direct_write(struct result *r)
+{
+	fuse_rw(r, 0, false, true, 300007, 51);
+}
+
+static void fuse_direct_read(struct result *r)
+{
+	fuse_rw(r, 0, false, false, 131071, 52);
+}
+
+static void fuse_odirect_write(struct result *r)
+{
+	fuse_rw(r, 1, true, true, 300007, 53);
+}
+
+static void fuse_odirect_read(struct result *r)
+{
+	fuse_rw(r, 1, true, false, 131071, 54);
+}
+
+/*
+ * io_submit on both files opened O_DIRECT, inside what the scenarios
+ * above wrote (so no write extends the file and none has to wait):
+ * fuse_direct_IO() sends the requests in the background and releases the
+ * pages as each answer comes (fuse_aio_complete_req()).
+ */
+#define FUSE_AIO_NR	8
+
+static void fuse_aio(struct result *r)
+{
+	size_t len = 65536 + 1001, alloc = FUSE_AIO_NR * (len + PAGE);
+	struct iocb cbs[FUSE_AIO_NR], *ptrs[FUSE_AIO_NR];
+	struct io_event ev[FUSE_AIO_NR];
+	aio_context_t ctx = 0;
+	struct pins before;
+	unsigned char *mem;
+	int fds[2], k, pass, got;
+
+	if (!need_fuse(r))
+		return;
+	fds[0] = open(FUSE_DIR "/direct", O_RDWR | O_DIRECT);
+	fds[1] = open(FUSE_DIR "/cached", O_RDWR | O_DIRECT);
+	mem = buf_alloc(alloc);
+	if (fds[0] < 0 || fds[1] < 0 || !mem || sys_io_setup(FUSE_AIO_NR, &ctx)) {
+		fail(r, "open, mmap or io_setup");
+		goto out;
+	}
+	r->data_ok = true;
+	measure_start(&before);
+	for (pass = 0; pass < 2 && r->data_ok; pass++) {
+		memset(cbs, 0, sizeof(cbs));
+		for (k = 0; k < FUSE_AIO_NR; k++) {
+			unsigned char *buf = mem + k * (len + PAGE) + 11 + k;
+			off_t off = FUSE_OFF + 13 + k * (len + 100);
+
+			if (pass == 0)
+				bfill(buf, len, off, 55 + k % 2);
+			else
+				memset(buf, 0, len);
+			cbs[k].aio_fildes = fds[k % 2];
+			cbs[k].aio_lio_opcode = pass ? IOCB_CMD_PREAD : IOCB_CMD_PWRITE;
+			cbs[k].aio_buf = (uint64_t)(uintptr_t)buf;
+			cbs[k].aio_nbytes = len;
+			cbs[k].aio_offset = off;
+			ptrs[k] = &cbs[k];
+		}
+		if (sys_io_submit(ctx, FUSE_AIO_NR, ptrs) != FUSE_AIO_NR) {
+			fail(r, "io_submit");
+			break;
+		}
+		for (got = 0; got < FUSE_AIO_NR; ) {
+			long n = sys_io_getevents(ctx, 1, FUSE_AIO_NR - got, ev);
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0) {
+				fail(r, "io_getevents");
+				break;
+			}
+			for (k = 0; k < n; k++) {
+				if (ev[k].res != (int64_t)len && r->data_ok) {
+					snprintf(r->reason, sizeof(r->reason),
+						 "%s returned %lld", pass ? "read" : "write",
+						 (long long)ev[k].res);
+					r->data_ok = false;
+				}
+			}
+			got += n;
+		}
+	}
+	measure_end(r, &before);
+	for (k = 0; k < FUSE_AIO_NR && r->data_ok; k++) {
+		off_t off = FUSE_OFF + 13 + k * (len + 100);
+
+		fuse_check_server(r, k % 2, off, len, 55 + k % 2);
+		if (r->data_ok &&
+		    bcheck(mem + k * (len + PAGE) + 11 + k, len, off, 55 + k % 2) >= 0) {
+			snprintf(r->reason, sizeof(r->reason), "read back of iocb %d differs", k);
+			r->data_ok = false;
+		}
+	}
+	r->bytes = 2 * FUSE_AIO_NR * len;
+	snprintf(r->note, sizeof(r->note),
+		 "io_submit %d writes then %d reads of %zu B, unaligned, on both files "
+		 "opened O_DIRECT", FUSE_AIO_NR, FUSE_AIO_NR, len);
+out:
+	if (ctx)
+		sys_io_destroy(ctx);
+	buf_free(mem, alloc);
+	if (fds[0] >= 0)
+		close(fds[0]);
+	if (fds[1] >= 0)
+		close(fds[1]);
+}
+
 /* ---- control: the counters do move when something pins --------------- */
 
 struct gup_test {
@@ -1869,6 +2402,11 @@ static const struct scenario scenarios[] = {
 	{ "zonefs-read", zonefs_read },
 	{ "zonefs-append", zonefs_append },
 	{ "sg-io", sg_io },
+	{ "fuse-direct-write", fuse_direct_write },
+	{ "fuse-direct-read", fuse_direct_read },
+	{ "fuse-odirect-write", fuse_odirect_write },
+	{ "fuse-odirect-read", fuse_odirect_read },
+	{ "fuse-aio", fuse_aio },
 	{ "uprobe-refctr", uprobe_refctr },
 	{ "procmem-rw", procmem_rw },
 	/* Last: it leaves a TOMOYO policy behind. */
@@ -1964,6 +2502,7 @@ int main(int argc, char **argv, char **envp)
 	ext4_setup();
 	vfat_setup();
 	zonefs_setup();
+	fuse_setup();
 	for (i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++) {
 		struct result r;
 
@@ -1976,6 +2515,7 @@ int main(int argc, char **argv, char **envp)
 			r.data_ok = false;
 		emit(&r);
 	}
+	fuse_teardown();
 	sync();
 	kernel_log();
 	clock_gettime(CLOCK_MONOTONIC, &t1);

@@ -314,3 +314,26 @@ def test_pinned_by_series_gup_callers(fake_kernel) -> None:
 	assert sorted(b.pinned_by_series(t)) == ['procmem-rw', 'tomoyo-argv']
 	exp = b.expectations(b.pinned_by_series(t), b.EXPECT_ANY)
 	assert exp['tomoyo-argv'] == exp['procmem-rw'] == b.EXPECT_PIN
+
+
+@pytest.mark.parametrize('call, pinned', [('iov_iter_extract_pages(ii, &p, n, m, 0, &s);', True),
+					  ('iov_iter_get_pages2(ii, p, n, m, &s);', False)])
+def test_pinned_upstream_fuse_by_its_baseline(fake_kernel, call: str, pinned: bool) -> None:
+	"""On an 'extract' tree fuse pins upstream only where its baseline's
+	fs/fuse/file.c calls iov_iter_extract_pages() (6.10 on), not by the
+	generation alone; a 'get' tree pins nothing upstream."""
+	from pinconv import boot as b, tree as tr
+	k = fake_kernel
+	(k / 'fs' / 'fuse').mkdir(parents=True)
+	(k / 'fs' / 'fuse' / 'file.c').write_text(f'void f(void)\n{{\n\t{call}\n}}\n')
+	run = lambda *a: subprocess.run(['git', *a], cwd=k, check=True, capture_output=True)
+	run('add', '.')
+	run('-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'fuse')
+	run('tag', tr.BASE_TAG)
+	t = tr.Tree(path=k, kver='6.12', version='6.12.7', generation='extract', base='', origin='t')
+	fuse = set(b.SCENARIOS_OF_FILE['fs/fuse/file.c'])
+	got = set(b.pinned_upstream(t))
+	assert set(b.SCENARIOS_OF_FILE['block/fops.c']) <= got
+	assert (fuse <= got) == pinned and (fuse & got == set()) != pinned
+	t.generation = 'get'
+	assert b.pinned_upstream(t) == []
