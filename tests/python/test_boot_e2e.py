@@ -123,3 +123,24 @@ def test_missing_tomoyo_unpin_fails(tip: str) -> None:
 	assert 'tomoyo-argv' in named, p.stdout[-3000:]
 	assert any('acquired' in l and 'released' in l for l in fails), fails
 	assert named <= {'tomoyo-argv', 'kernel-log'}, named
+
+
+def test_missing_fuse_unpin_fails(tip: str) -> None:
+	"""fs/fuse/file.c with fuse_release_user_pages() left on put_page()
+	(the series pins in fuse_get_user_pages()): every direct read and
+	write of the probe's FUSE server leaks its pins, and the boot test
+	fails and names the fuse scenarios."""
+	path = 'fs/fuse/file.c'
+	text = git('cat-file', '-p', f'{tip}:{path}')
+	fn = text.index('\nstatic void fuse_release_user_pages(')
+	end = text.index('\n}\n', fn)
+	body, n = re.subn(r'\n\t\tunpin_user_page\(ap->pages\[i\]\);', '\n\t\tput_page(ap->pages[i]);',
+			  text[fn:end])
+	assert n == 1, 'the series no longer pins in fuse_get_user_pages()'
+	bad = commit_file(WORKSPACE, tip, path, text[:fn] + body + text[end:],
+			  'fuse: put_page() the pinned pages (boot test)\n')
+	p, fails, named = boot_failing(bad)
+	fuse = set(boot.SCENARIOS_OF_FILE[path])
+	assert fuse <= named, (fuse - named, p.stdout[-3000:])
+	assert any('acquired' in l and 'released' in l for l in fails), fails
+	assert named <= fuse | {'kernel-log'}, named
