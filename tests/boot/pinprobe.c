@@ -2301,7 +2301,7 @@ static void ublk_read(struct result *r)
 #define FIO_ENV_LIBS	"LD_LIBRARY_PATH=/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu:" \
 			"/usr/lib/x86_64-linux-gnu/ceph"
 #define FIO_GLOBAL	"[global]\ndirect=1\nverify=crc32c\nverify_fatal=1\n" \
-			"verify_state_save=0\nallow_file_create=0\n"
+			"verify_state_save=0\n"
 
 /* Sector-aligned sizes and offsets: block devices, ext4, vfat. */
 static const char *fio_block_jobs(const char *file)
@@ -2480,7 +2480,7 @@ static void fio_zonefs(struct result *r)
 		return;
 	}
 	fio_run(r, "/mnt/zonefs/seq/2 and seq/3 (iomap, appends)",
-		FIO_GLOBAL "rw=write\nfile_append=1\niodepth=1\n"
+		FIO_GLOBAL "rw=write\nfile_append=1\niodepth=1\nallow_file_create=0\n"
 		"[bs512-libaio]\nfilename=/mnt/zonefs/seq/2\nbs=512\nsize=256k\n"
 		"ioengine=libaio\n"
 		"[bs64k-io_uring]\nstonewall\nfilename=/mnt/zonefs/seq/3\nbs=64k\n"
@@ -2506,7 +2506,7 @@ static void fio_fuse(struct result *r)
 	if (!need_fuse(r))
 		return;
 	fio_run(r, FUSE_DIR "/fio-direct (FOPEN_DIRECT_IO) and fio-cached (O_DIRECT)",
-		FIO_GLOBAL "overwrite=1\n"
+		FIO_GLOBAL "overwrite=1\nallow_file_create=0\n"
 		"[bs1000-psync-direct]\nfilename=" FUSE_DIR "/fio-direct\nrw=write\n"
 		"bs=1000\nbs_unaligned=1\nmem_align=3\nsize=256k\nioengine=psync\n"
 		"[bs512-70000-io_uring-cached]\nstonewall\nfilename=" FUSE_DIR "/fio-cached\n"

@@ -43,8 +43,10 @@ def test_boottest_base_and_tip(tip: str, tmp_path: Path) -> None:
 	rep = json.loads((tmp_path / 'reports' / KVER / 'boottest.json').read_text())
 	kernels = rep['kernels']
 	assert kernels['tip']['rev'] == tip != kernels['base']['rev']
-	pinned = set(boot.pinned_by_series(tree.prepare(KVER)))
-	assert {'blk-raw-read', 'ext4-write', 'vfat-read', 'sg-io'} <= pinned
+	t = tree.prepare(KVER)
+	pinned = set(boot.pinned_by_series(t))
+	assert {'blk-raw-read', 'ext4-write', 'vfat-read', 'sg-io', 'fuse-direct-write',
+		'fio-fuse'} <= pinned
 	for label, k in kernels.items():
 		assert k['ok'] and not k['warnings'], (label, k['warnings'])
 		for name in boot.SCENARIOS:
@@ -62,7 +64,12 @@ def test_boottest_base_and_tip(tip: str, tmp_path: Path) -> None:
 				assert r['acquired'] == r['released'] > 0, (label, r)
 	# Every converted path that can run here did run.
 	ran = {n for n, sc in kernels['tip']['scenarios'].items() if sc['verdict'] == 'pass'}
-	assert pinned - ran <= {'zonefs-append'}, pinned - ran
+	assert pinned - ran <= {'zonefs-append'} | set(boot.unconfigured(t)), pinned - ran
+	# fio ran and verified on every path the guest has.
+	for name in boot.SCENARIOS:
+		if name.startswith('fio-') and name not in boot.unconfigured(t):
+			for label, k in kernels.items():
+				assert k['scenarios'][name]['result']['fio'].startswith('pass'), (label, name)
 
 
 def boot_failing(bad: str) -> Tuple[subprocess.CompletedProcess, List[str], Set[str]]:
