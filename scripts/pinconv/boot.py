@@ -121,6 +121,8 @@ CANNOT_RUN: Dict[str, str] = {
 					 'FSL_HV_MANAGER depends on FSL_SOC (powerpc)',
 	'drivers/accel/qaic/qaic_control.c': 'needs a Qualcomm Cloud AI 100 PCIe card: QEMU has '
 					     'no model of it',
+	'drivers/virt/nitro_enclaves/ne_misc_dev.c': 'needs the Nitro Enclaves PCI device of an '
+						     'AWS EC2 host: QEMU has no model of it',
 }
 GUEST_ARCH = 'x86'
 
@@ -145,7 +147,8 @@ EXPECT_KNOWN = 'known'
 KNOWN_UPSTREAM: Dict[str, Dict[str, str]] = {
 	'extract': {sc: 'folio_add_pin() (fs/direct-io.c dio_pin_page()) does not count '
 		    'nr_foll_pin_acquired, unpin counts nr_foll_pin_released; fixed by '
-		    'kernel-overlay/6.12/0001' for sc in ('vfat-write', 'vfat-read', 'vfat-fault')},
+		    'kernel-overlay/6.12/0001' for sc in ('vfat-write', 'vfat-read', 'vfat-fault',
+							  'fio-vfat')},
 }
 
 KERNEL_ARGS = [
