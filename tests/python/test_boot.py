@@ -414,3 +414,38 @@ def test_fio_files_carry_its_libraries_and_loader() -> None:
 	assert any(n.startswith('/lib64/ld-linux') for n in files)
 	assert any('libaio' in n for n in files)
 	assert all(f.is_file() for f in files.values())
+
+
+@pytest.mark.skipif(not boot.FIO.is_file(), reason='no fio (make deps)')
+def test_fio_verdict_of_the_probe_on_real_fio_runs(tmp_path: Path) -> None:
+	"""The probe's reading of fio (pinprobe.c fio_verdict(), called here as
+	pinprobe-fio-verdict) on real fio runs on this machine: a write with
+	verify=crc32c passes; verifying a file that fio did not write (its
+	blocks changed behind fio's back) fails, with fio's error."""
+	probe = tmp_path / 'pinprobe'
+	subprocess.run(['gcc', '-static', '-O2', '-o', probe, boot.PROBE_SRC, '-lpthread'],
+		       check=True)
+	# Anywhere but as the guest's init it refuses to run the scenarios.
+	p = subprocess.run([probe], capture_output=True, text=True)
+	assert p.returncode == 2 and 'not pid 1' in p.stderr, p
+	data = tmp_path / 'fio.dat'
+
+	def fio(name: str, *opts: str) -> dict:
+		out, log = tmp_path / f'{name}.json', tmp_path / f'{name}.log'
+		with open(log, 'w') as f:
+			p = subprocess.run([str(boot.FIO), '--output-format=json', f'--output={out}',
+					    f'--name={name}', f'--filename={data}', '--size=256k',
+					    '--bs=4k', '--verify=crc32c', '--verify_fatal=1',
+					    '--verify_state_save=0', *opts], stdout=f, stderr=f)
+		v = subprocess.run(['pinprobe-fio-verdict', str(out), str(log),
+				    str(p.returncode << 8)], executable=probe,
+				   capture_output=True, text=True, check=True)
+		res, _ = boot.parse_console(v.stdout)
+		return res['pinprobe-fio-verdict']
+
+	good = fio('good', '--rw=randwrite')
+	assert good['data_ok'] and good['fio'].startswith('pass: fio-'), good
+	assert '256 KiB written, 256 KiB read back and verified' in good['fio'], good
+	data.write_bytes(b'\x5a' * (256 << 10))
+	bad = fio('bad', '--rw=read', '--verify_only=1')
+	assert not bad['data_ok'] and bad['fio'].startswith('FAIL: '), bad
