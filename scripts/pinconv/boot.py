@@ -701,6 +701,8 @@ def report_md(tree: Tree, kernels: List[KernelResult], expect: Dict[str, Dict[st
 			if r.scenarios:
 				verdicts = {v.scenario: v.status for v in tip.verdicts}
 				text = ', '.join(f'{sc} ({verdicts.get(sc, "-")})' for sc in r.scenarios)
+				if not any(verdicts.get(sc) in ('pass', 'known') for sc in r.scenarios):
+					text += ': **none of them ran**'
 			elif r.cannot_run:
 				text = f'none: cannot run here: {r.cannot_run}'
 			else:
@@ -829,7 +831,13 @@ def run_boottest(trees: Sequence[Tree], pinned: Iterable[str] = (),
 		out.mkdir(parents=True, exist_ok=True)
 		(out / 'boottest.md').write_text(report_md(tree, kernels, expect, notes, reaches))
 		(out / 'boottest.json').write_text(report_json(tree, kernels, expect, notes, reaches))
+		ran = {v.scenario for v in tip.verdicts if v.status in ('pass', 'known')}
 		for r in reaches:
+			if r.scenarios and not ran & set(r.scenarios):
+				why = '; '.join(f'{v.scenario}: {v.status}: {" ".join(v.reasons)}'
+						for v in tip.verdicts if v.scenario in r.scenarios)
+				stdout.step(f'{tree.kver}: {r.file}: converted, but none of its '
+					    f'scenarios ran on the tip ({why})')
 			if r.unreached:
 				stdout.step(f'{tree.kver}: FAIL {r.file}: converted, no scenario reaches it, '
 					    f'and nothing says it cannot run here')
