@@ -54,6 +54,23 @@ SCENARIOS: Dict[str, str] = {
 	'zonefs-read': 'fs/iomap/direct-io.c via zonefs, read',
 	'zonefs-append': 'fs/zonefs/file.c zonefs_file_dio_append (opt-in)',
 	'sg-io': 'block/blk-map.c bio_map_user_iov (SG_IO on scsi_debug)',
+	'fuse-direct-write': 'fs/fuse/file.c fuse_get_user_pages, write to a FOPEN_DIRECT_IO '
+			     'file (the probe\'s own FUSE server)',
+	'fuse-direct-read': 'fs/fuse/file.c fuse_get_user_pages, read of a FOPEN_DIRECT_IO file',
+	'fuse-odirect-write': 'fs/fuse/file.c fuse_direct_IO, O_DIRECT write to a cached file',
+	'fuse-odirect-read': 'fs/fuse/file.c fuse_direct_IO, O_DIRECT read of a cached file',
+	'fuse-aio': 'fs/fuse/file.c fuse_direct_IO async (FUSE_ASYNC_DIO), io_submit',
+	'ublk-write': 'drivers/block/ublk_drv.c ublk_copy_user_pages via ublk_map_io (the '
+		      'probe\'s own ublk server; O_DIRECT WRITE_FIXED to /dev/ublkbN)',
+	'ublk-read': 'drivers/block/ublk_drv.c ublk_copy_user_pages via ublk_unmap_io '
+		     '(O_DIRECT READ_FIXED)',
+	# Debian's fio, one run per Direct-I/O path (verify=crc32c).
+	'fio-blk': 'fio on /dev/ram0: block/fops.c',
+	'fio-ext4': 'fio on ext4: fs/iomap/direct-io.c',
+	'fio-vfat': 'fio on vfat: fs/direct-io.c',
+	'fio-zonefs': 'fio on zonefs sequential files (async appends): fs/iomap/direct-io.c',
+	'fio-fuse': 'fio on the probe\'s FUSE server: fs/fuse/file.c',
+	'fio-ublk': 'fio on the probe\'s ublk device: block/fops.c and drivers/block/ublk_drv.c',
 	'uprobe-refctr': 'kernel/events/uprobes.c __update_ref_ctr (a uprobe with a '
 			 'reference counter, enabled and disabled)',
 	'procmem-rw': 'mm/memory.c __access_remote_vm (/proc/<pid>/mem pwrite and pread, '
@@ -65,17 +82,58 @@ CONTROL = 'gup-control'
 
 # Which scenarios must take pins once the series converts a file.
 SCENARIOS_OF_FILE: Dict[str, List[str]] = {
-	'block/fops.c': ['blk-raw-write', 'blk-raw-read', 'blk-raw-multibio', 'blk-raw-async'],
+	'block/fops.c': ['blk-raw-write', 'blk-raw-read', 'blk-raw-multibio', 'blk-raw-async',
+			 'fio-blk', 'fio-ublk'],
 	'fs/iomap/direct-io.c': ['ext4-write', 'ext4-read', 'ext4-zeroing', 'zonefs-write',
-				 'zonefs-read'],
-	'fs/direct-io.c': ['vfat-write', 'vfat-read'],
+				 'zonefs-read', 'fio-ext4', 'fio-zonefs'],
+	'fs/direct-io.c': ['vfat-write', 'vfat-read', 'fio-vfat'],
 	'fs/zonefs/file.c': ['zonefs-append'],
 	'block/blk-map.c': ['sg-io'],
+	'fs/fuse/file.c': ['fuse-direct-write', 'fuse-direct-read', 'fuse-odirect-write',
+			   'fuse-odirect-read', 'fuse-aio', 'fio-fuse'],
+	'drivers/block/ublk_drv.c': ['ublk-write', 'ublk-read', 'fio-ublk'],
 	'kernel/events/uprobes.c': ['uprobe-refctr'],
 	'mm/memory.c': ['procmem-rw'],
 	'security/tomoyo/domain.c': ['tomoyo-argv'],
 }
 LOG = 'kernel-log'
+
+# Converted files whose code runs under the scenarios of other files: the
+# helpers the converted callers use, and the headers that declare them.
+REACHED_THROUGH: Dict[str, List[str]] = {
+	'block/bio.c': ['blk-raw-write', 'blk-raw-read', 'blk-raw-multibio', 'blk-raw-async',
+			'ext4-write', 'ext4-read', 'zonefs-write', 'zonefs-read', 'fio-blk'],
+	'lib/iov_iter.c': ['blk-raw-read', 'vfat-read', 'sg-io', 'fuse-direct-read'],
+	'mm/gup.c': ['gup-control', 'vfat-write', 'vfat-read', 'vfat-fault'],
+	'include/linux/bio.h': ['blk-raw-read', 'ext4-read'],
+	'include/linux/blk_types.h': ['blk-raw-read', 'ext4-read'],
+	'include/linux/uio.h': ['blk-raw-read', 'vfat-read', 'fuse-direct-read'],
+	'include/linux/mm.h': ['gup-control', 'vfat-fault'],
+}
+
+# Converted files that no scenario can run in this x86_64 TCG guest, and
+# why; files under another architecture's arch/ need that architecture.
+# make check builds them all (reports/<kver>/check.md).
+CANNOT_RUN: Dict[str, str] = {
+	'arch/x86/kernel/cpu/sgx/ioctl.c': 'needs SGX enclaves: no CPU model of QEMU\'s TCG has SGX',
+	'arch/x86/kernel/shstk.c': 'needs user shadow stacks (CET): TCG does not emulate CET',
+	'drivers/virt/fsl_hypervisor.c': 'the Freescale hypervisor\'s partition manager: '
+					 'FSL_HV_MANAGER depends on FSL_SOC (powerpc)',
+	'drivers/accel/qaic/qaic_control.c': 'needs a Qualcomm Cloud AI 100 PCIe card: QEMU has '
+					     'no model of it',
+	'drivers/virt/nitro_enclaves/ne_misc_dev.c': 'needs the Nitro Enclaves PCI device of an '
+						     'AWS EC2 host: QEMU has no model of it',
+}
+GUEST_ARCH = 'x86'
+
+# Scenarios that need a kernel config symbol a tree's config fragment may
+# not set (scripts/configs/6.1.config has no ublk: 6.1's series does not
+# convert it); where it is not set they skip, whatever is expected.
+NEEDS_CONFIG: Dict[str, str] = {
+	'ublk-write': 'CONFIG_BLK_DEV_UBLK',
+	'ublk-read': 'CONFIG_BLK_DEV_UBLK',
+	'fio-ublk': 'CONFIG_BLK_DEV_UBLK',
+}
 
 # What a scenario must show on a kernel.
 EXPECT_REF = 'ref'	# references, not pins: acquired == released == 0
@@ -89,7 +147,8 @@ EXPECT_KNOWN = 'known'
 KNOWN_UPSTREAM: Dict[str, Dict[str, str]] = {
 	'extract': {sc: 'folio_add_pin() (fs/direct-io.c dio_pin_page()) does not count '
 		    'nr_foll_pin_acquired, unpin counts nr_foll_pin_released; fixed by '
-		    'kernel-overlay/6.12/0001' for sc in ('vfat-write', 'vfat-read', 'vfat-fault')},
+		    'kernel-overlay/6.12/0001' for sc in ('vfat-write', 'vfat-read', 'vfat-fault',
+							  'fio-vfat')},
 }
 
 KERNEL_ARGS = [
@@ -243,26 +302,45 @@ def judge(results: Dict[str, dict], expect: Dict[str, str],
 	return verdicts
 
 
+# Files that pin upstream on some trees of the 'extract' generation only:
+# those whose baseline calls the marker (fuse moved to
+# iov_iter_extract_pages() in 6.10; 6.1's series converts it).
+UPSTREAM_MARKERS: Dict[str, str] = {
+	'fs/fuse/file.c': 'iov_iter_extract_pages(',
+}
+
+
 def pinned_upstream(tree: Tree) -> List[str]:
 	"""The scenarios whose path the tree itself already pins: on 'extract'
 	trees (6.5 and later) block, blk-map, iomap, fs/direct-io and zonefs
-	use iov_iter_extract_pages() and BIO_PAGE_PINNED."""
+	use iov_iter_extract_pages() and BIO_PAGE_PINNED; fuse does where its
+	baseline calls iov_iter_extract_pages()."""
 	if tree.generation != 'extract':
 		return []
-	return [sc for f in ('block/fops.c', 'block/blk-map.c', 'fs/iomap/direct-io.c',
-			     'fs/direct-io.c', 'fs/zonefs/file.c')
-		for sc in SCENARIOS_OF_FILE[f]]
+	files = ['block/fops.c', 'block/blk-map.c', 'fs/iomap/direct-io.c',
+		 'fs/direct-io.c', 'fs/zonefs/file.c']
+	for f, marker in UPSTREAM_MARKERS.items():
+		text = git(['show', f'{tree.base or BASE_TAG}:{f}'], cwd=tree.path, check=False)
+		if marker in text:
+			files.append(f)
+	return [sc for f in files for sc in SCENARIOS_OF_FILE[f]]
 
 
 def pinned_by_series(tree: Tree) -> List[str]:
 	"""The scenarios whose code path the series (base..pinconv) converts."""
-	files = git(['diff', '--name-only', f'{BASE_TAG}..{BRANCH}'], cwd=tree.path).split()
-	return [sc for f in files for sc in SCENARIOS_OF_FILE.get(f, [])]
+	return [sc for f in converted_files(tree) for sc in SCENARIOS_OF_FILE.get(f, [])]
 
 
-def expectations(pinned: Iterable[str], default: str) -> Dict[str, str]:
+def unconfigured(tree: Tree) -> List[str]:
+	"""The scenarios whose config symbol the tree's fragment does not set."""
+	frag = build.read_config(build.config_fragment(tree.kver))
+	return [sc for sc, sym in NEEDS_CONFIG.items() if frag.get(sym) != 'y']
+
+
+def expectations(pinned: Iterable[str], default: str,
+		 unconfigured: Iterable[str] = ()) -> Dict[str, str]:
 	"""default for every scenario, EXPECT_PIN for pinned ones and the
-	control."""
+	control; EXPECT_ANY for those the kernel is not configured for."""
 	pinned = set(pinned)
 	unknown = pinned - set(SCENARIOS)
 	if unknown:
@@ -271,7 +349,43 @@ def expectations(pinned: Iterable[str], default: str) -> Dict[str, str]:
 	exp = {name: default for name in SCENARIOS}
 	for name in pinned | {CONTROL}:
 		exp[name] = EXPECT_PIN
+	for name in unconfigured:
+		exp[name] = EXPECT_ANY
 	return exp
+
+
+def converted_files(tree: Tree) -> List[str]:
+	"""The files the series (base..pinconv) changes."""
+	return git(['diff', '--name-only', f'{BASE_TAG}..{BRANCH}'], cwd=tree.path).split()
+
+
+@dataclass
+class Reach:
+	file: str
+	scenarios: List[str]	# the scenarios that run its code
+	cannot_run: str = ''	# why none can here ('' if some can)
+
+	@property
+	def unreached(self) -> bool:
+		"""No scenario reaches it, though it could run here."""
+		return not self.scenarios and not self.cannot_run
+
+
+def reach(files: Iterable[str]) -> List[Reach]:
+	"""Which scenarios reach each converted file, or why none can here."""
+	out = []
+	for f in files:
+		scs = list(dict.fromkeys(SCENARIOS_OF_FILE.get(f, []) + REACHED_THROUGH.get(f, [])))
+		why = ''
+		m = re.match(r'arch/([^/]+)/', f)
+		if scs:
+			pass
+		elif m and m.group(1) != GUEST_ARCH:
+			why = f'{m.group(1)} code: the boot test runs an x86_64 guest'
+		else:
+			why = CANNOT_RUN.get(f, '')
+		out.append(Reach(f, scs, why))
+	return out
 
 
 # ---- initramfs ----
@@ -360,27 +474,53 @@ def make_images() -> Dict[str, Path]:
 	return images
 
 
+FIO = Path('/usr/bin/fio')
+
+
+def fio_files(fio: Path = FIO) -> List[Tuple[str, Path]]:
+	"""Debian's fio and what it needs to run, as (path in the initramfs,
+	file on this machine): the binary, every library ldd names at the path
+	ldd gives, and the loader. Empty without fio."""
+	if not fio.is_file():
+		return []
+	files = [(str(fio), fio)]
+	for line in run(['ldd', fio]).stdout.splitlines():
+		m = re.match(r'\s*(\S+) => (/\S+) \(', line) or re.match(r'\s*(/\S+) \(', line)
+		if m:
+			path = m.group(m.lastindex)
+			files.append((path, Path(path).resolve()))
+	return files
+
+
 def make_initramfs() -> Path:
-	"""initramfs.cpio.gz: /init (the probe), /dev/console, the images, and
-	/sbin/tomoyo-init -> /init (the probe is TOMOYO's policy loader too)."""
+	"""initramfs.cpio.gz: /init (the probe), /dev/console, the images,
+	/sbin/tomoyo-init -> /init (the probe is TOMOYO's policy loader too),
+	and fio with its libraries."""
 	probe = build_probe()
 	images = make_images()
+	fio = fio_files()
 	out = boot_dir() / 'initramfs.cpio.gz'
-	inputs = [probe, PROBE_SRC, Path(__file__)] + list(images.values())
+	inputs = [probe, PROBE_SRC, Path(__file__)] + list(images.values()) + [f for _, f in fio]
 	if out.is_file() and all(out.stat().st_mtime >= p.stat().st_mtime
 				 for p in inputs):
 		return out
-	stdout.step('writing the initramfs')
+	stdout.step(f'writing the initramfs ({len(fio)} files of fio)')
+	dirs = ['dev', 'proc', 'sys', 'mnt', 'images', 'sbin', 'tmp']
+	for name, _ in fio:
+		parents = Path(name.lstrip('/')).parents
+		dirs += [str(d) for d in reversed(parents) if str(d) != '.']
 	tmp = out.with_suffix('.tmp')
 	with gzip.open(tmp, 'wb', compresslevel=1) as gz:
 		w = CpioWriter(gz)
-		for d in ('dev', 'proc', 'sys', 'mnt', 'images', 'sbin'):
+		for d in dict.fromkeys(dirs):
 			w.directory(d)
 		w.char_device('dev/console', 5, 1)
 		w.file('init', probe.read_bytes(), 0o755)
 		w.symlink('sbin/tomoyo-init', '/init')
 		for fs, img in images.items():
 			w.file(f'images/{fs}.img', img.read_bytes())
+		for name, f in fio:
+			w.file(name.lstrip('/'), f.read_bytes(), 0o755)
 		w.trailer()
 	tmp.rename(out)
 	return out
@@ -498,8 +638,16 @@ def cell(res: Optional[dict], key: str) -> str:
 	return str(val)
 
 
+def fio_cell(res: Optional[dict]) -> str:
+	if res is None:
+		return '-'
+	if res.get('skipped'):
+		return f'skip: {res.get("reason", "")}'
+	return res.get('fio') or res.get('reason') or '-'
+
+
 def report_md(tree: Tree, kernels: List[KernelResult], expect: Dict[str, Dict[str, str]],
-	      notes: List[str]) -> str:
+	      notes: List[str], reaches: Sequence[Reach] = ()) -> str:
 	lines = [f'# Boot test: Linux {tree.version} ({tree.path.name})', '']
 	lines += [f'- {k.label}: `{k.rev[:12]}`, '
 		  + (f'NOT BUILT: {k.error}' if k.error else
@@ -525,6 +673,41 @@ def report_md(tree: Tree, kernels: List[KernelResult], expect: Dict[str, Dict[st
 			row += (f' {expect[k.label].get(name, EXPECT_ANY)} | {cell(res, "acquired")} |'
 				f' {cell(res, "released")} | {cell(res, "data_ok")} | {v.status} |')
 		lines.append(row)
+	fio = [name for name in SCENARIOS if name.startswith('fio-')]
+	lines += ['', '## fio', '',
+		  'Debian\'s fio in the guest, one run per Direct-I/O path (`pinprobe.c` '
+		  'fio_*: O_DIRECT, verify=crc32c, 512 B to 128 KiB blocks, psync, libaio and '
+		  'io_uring); its verdict beside the pins it made the kernel take.', '']
+	head = '| scenario | path |'
+	sep = '| --- | --- |'
+	for k in kernels:
+		head += f' {k.label} acq | {k.label} rel | {k.label} fio |'
+		sep += ' ---: | ---: | --- |'
+	lines += [head, sep]
+	for name in fio:
+		row = f'| {name} | {SCENARIOS[name]} |'
+		for k in kernels:
+			res = k.results.get(name)
+			row += (f' {cell(res, "acquired")} | {cell(res, "released")} |'
+				f' {fio_cell(res)} |')
+		lines.append(row)
+	if reaches:
+		tip = kernels[-1]
+		lines += ['', '## Converted files and the scenarios that reach them', '',
+			  f'The files the series changes; the scenarios that run their code, with '
+			  f'their verdict on the {tip.label}.', '',
+			  '| file | scenarios |', '| --- | --- |']
+		for r in reaches:
+			if r.scenarios:
+				verdicts = {v.scenario: v.status for v in tip.verdicts}
+				text = ', '.join(f'{sc} ({verdicts.get(sc, "-")})' for sc in r.scenarios)
+				if not any(verdicts.get(sc) in ('pass', 'known') for sc in r.scenarios):
+					text += ': **none of them ran**'
+			elif r.cannot_run:
+				text = f'none: cannot run here: {r.cannot_run}'
+			else:
+				text = '**none, though it could run here: FAIL**'
+			lines.append(f'| {r.file} | {text} |')
 	lines += ['', '## Notes per scenario', '']
 	for k in kernels:
 		for name in SCENARIOS:
@@ -545,11 +728,14 @@ def report_md(tree: Tree, kernels: List[KernelResult], expect: Dict[str, Dict[st
 
 
 def report_json(tree: Tree, kernels: List[KernelResult],
-		expect: Dict[str, Dict[str, str]], notes: List[str]) -> str:
+		expect: Dict[str, Dict[str, str]], notes: List[str],
+		reaches: Sequence[Reach] = ()) -> str:
 	data = {
 		'kernel_version': tree.version,
 		'tree': str(tree.path),
 		'notes': notes,
+		'converted_files': {r.file: {'scenarios': r.scenarios, 'cannot_run': r.cannot_run,
+					     'unreached': r.unreached} for r in reaches},
 		'kernels': {k.label: {
 			'rev': k.rev,
 			'ok': k.ok,
@@ -592,7 +778,8 @@ def run_rev(tree: Tree, rev: str, pinned: Iterable[str], timeout: float) -> bool
 	with a deliberate bug) in the tip's build directory, judged as the tip;
 	the reports go to work/reports/<tree>/, not reports/."""
 	initrd = make_initramfs()
-	expect = {'tip': expectations(list(pinned) + pinned_upstream(tree), EXPECT_ANY)}
+	expect = {'tip': expectations(list(pinned) + pinned_upstream(tree), EXPECT_ANY,
+				      unconfigured(tree))}
 	k = test_rev(tree, rev, 'tip', initrd, expect['tip'], timeout)
 	out = work_dir() / 'reports' / tree.name
 	out.mkdir(parents=True, exist_ok=True)
@@ -616,7 +803,12 @@ def run_boottest(trees: Sequence[Tree], pinned: Iterable[str] = (),
 	for tree in trees:
 		notes: List[str] = []
 		upstream = pinned_upstream(tree)
-		expect = {'base': expectations(upstream, EXPECT_REF)}
+		off = unconfigured(tree)
+		for sc in off:
+			notes.append(f'{sc}: not configured ({NEEDS_CONFIG[sc]} is not in '
+				     f'scripts/configs/{tree.kver}.config): skips')
+		reaches = reach(converted_files(tree))
+		expect = {'base': expectations(upstream, EXPECT_REF, off)}
 		for sc, why in KNOWN_UPSTREAM.get(tree.generation, {}).items():
 			expect['base'][sc] = EXPECT_KNOWN
 			notes.append(f'base {sc}: known baseline defect: {why}')
@@ -626,19 +818,33 @@ def run_boottest(trees: Sequence[Tree], pinned: Iterable[str] = (),
 		if tip_rev == base.rev:
 			notes.append(f'tip ({BRANCH}) equals the baseline: the base boot '
 				     f'stands for both')
-			expect['tip'] = expectations(pinned + upstream, EXPECT_REF)
+			expect['tip'] = expectations(pinned + upstream, EXPECT_REF, off)
 			tip = KernelResult(**{**base.__dict__, 'label': 'tip'})
 			if not tip.error:
 				tip.verdicts = judge(tip.results, expect['tip'], tip.warnings)
 				print_failures('tip', tip.verdicts)
 		else:
-			expect['tip'] = expectations(pinned + upstream, EXPECT_ANY)
+			expect['tip'] = expectations(pinned + upstream, EXPECT_ANY, off)
 			tip = test_rev(tree, BRANCH, 'tip', initrd, expect['tip'], timeout)
 		kernels.append(tip)
 		out = series.REPORTS / tree.kver
 		out.mkdir(parents=True, exist_ok=True)
-		(out / 'boottest.md').write_text(report_md(tree, kernels, expect, notes))
-		(out / 'boottest.json').write_text(report_json(tree, kernels, expect, notes))
+		(out / 'boottest.md').write_text(report_md(tree, kernels, expect, notes, reaches))
+		(out / 'boottest.json').write_text(report_json(tree, kernels, expect, notes, reaches))
+		ran = {v.scenario for v in tip.verdicts if v.status in ('pass', 'known')}
+		for r in reaches:
+			if r.scenarios and not ran & set(r.scenarios):
+				why = '; '.join(f'{v.scenario}: {v.status}: {" ".join(v.reasons)}'
+						for v in tip.verdicts if v.scenario in r.scenarios)
+				stdout.step(f'{tree.kver}: {r.file}: converted, but none of its '
+					    f'scenarios ran on the tip ({why})')
+			if r.unreached:
+				stdout.step(f'{tree.kver}: FAIL {r.file}: converted, no scenario reaches it, '
+					    f'and nothing says it cannot run here')
+			elif r.cannot_run:
+				stdout.step(f'{tree.kver}: {r.file}: converted, no scenario reaches it: '
+					    f'{r.cannot_run}')
+		ok = ok and not any(r.unreached for r in reaches)
 		for k in kernels:
 			counts = {s: sum(1 for v in k.verdicts if v.status == s)
 				  for s in ('pass', 'fail', 'skip', 'known')}

@@ -314,3 +314,138 @@ def test_pinned_by_series_gup_callers(fake_kernel) -> None:
 	assert sorted(b.pinned_by_series(t)) == ['procmem-rw', 'tomoyo-argv']
 	exp = b.expectations(b.pinned_by_series(t), b.EXPECT_ANY)
 	assert exp['tomoyo-argv'] == exp['procmem-rw'] == b.EXPECT_PIN
+
+
+@pytest.mark.parametrize('call, pinned', [('iov_iter_extract_pages(ii, &p, n, m, 0, &s);', True),
+					  ('iov_iter_get_pages2(ii, p, n, m, &s);', False)])
+def test_pinned_upstream_fuse_by_its_baseline(fake_kernel, call: str, pinned: bool) -> None:
+	"""On an 'extract' tree fuse pins upstream only where its baseline's
+	fs/fuse/file.c calls iov_iter_extract_pages() (6.10 on), not by the
+	generation alone; a 'get' tree pins nothing upstream."""
+	from pinconv import boot as b, tree as tr
+	k = fake_kernel
+	(k / 'fs' / 'fuse').mkdir(parents=True)
+	(k / 'fs' / 'fuse' / 'file.c').write_text(f'void f(void)\n{{\n\t{call}\n}}\n')
+	run = lambda *a: subprocess.run(['git', *a], cwd=k, check=True, capture_output=True)
+	run('add', '.')
+	run('-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'fuse')
+	run('tag', tr.BASE_TAG)
+	t = tr.Tree(path=k, kver='6.12', version='6.12.7', generation='extract', base='', origin='t')
+	fuse = set(b.SCENARIOS_OF_FILE['fs/fuse/file.c'])
+	got = set(b.pinned_upstream(t))
+	assert set(b.SCENARIOS_OF_FILE['block/fops.c']) <= got
+	assert (fuse <= got) == pinned and (fuse & got == set()) != pinned
+	t.generation = 'get'
+	assert b.pinned_upstream(t) == []
+
+
+# ---- converted files and the scenarios that reach them ----
+
+def test_reach_classifies_converted_files() -> None:
+	r = {x.file: x for x in boot.reach(['fs/fuse/file.c', 'drivers/block/ublk_drv.c',
+					    'block/bio.c', 'arch/arm64/kernel/mte.c',
+					    'arch/x86/kernel/cpu/sgx/ioctl.c',
+					    'drivers/virt/fsl_hypervisor.c', 'drivers/foo/new.c'])}
+	assert 'fuse-direct-write' in r['fs/fuse/file.c'].scenarios
+	assert r['drivers/block/ublk_drv.c'].scenarios == ['ublk-write', 'ublk-read', 'fio-ublk']
+	assert 'blk-raw-read' in r['block/bio.c'].scenarios
+	assert 'arm64' in r['arch/arm64/kernel/mte.c'].cannot_run
+	assert 'SGX' in r['arch/x86/kernel/cpu/sgx/ioctl.c'].cannot_run
+	assert not any(x.unreached for f, x in r.items() if f != 'drivers/foo/new.c')
+	# A converted file nobody mapped, that could run in the guest: unreached.
+	assert r['drivers/foo/new.c'].unreached and not r['drivers/foo/new.c'].cannot_run
+
+
+@pytest.mark.parametrize('kver', ['6.1', '6.12'])
+def test_committed_series_files_are_all_reached_or_cannot_run(kver: str) -> None:
+	"""Every file the committed series changes has a scenario, or a reason
+	why it cannot run in the guest."""
+	files = set()
+	for p in sorted((TOP / 'patches' / kver).glob('0*.patch')):
+		for l in p.read_text().splitlines():
+			if l.startswith('diff --git a/'):
+				files.add(l.split()[2][2:])
+	assert files
+	bad = [r.file for r in boot.reach(sorted(files)) if r.unreached]
+	assert not bad, bad
+	for r in boot.reach(sorted(files)):
+		assert set(r.scenarios) <= set(boot.SCENARIOS), r
+
+
+def test_unconfigured_scenarios_may_skip() -> None:
+	"""6.1's config has no ublk: its scenarios skip, even where block/fops.c
+	(which fio-ublk also runs) is converted."""
+	pinned = boot.SCENARIOS_OF_FILE['block/fops.c']
+	exp = boot.expectations(pinned, boot.EXPECT_REF, ['ublk-write', 'ublk-read', 'fio-ublk'])
+	assert exp['fio-ublk'] == exp['ublk-read'] == boot.EXPECT_ANY
+	assert exp['fio-blk'] == boot.EXPECT_PIN
+	skipped = {'scenario': 'fio-ublk', 'skipped': True, 'reason': 'no /dev/ublk-control'}
+	assert boot.judge_one('fio-ublk', skipped, exp['fio-ublk'], []).status == 'skip'
+	assert boot.judge_one('fio-ublk', skipped, boot.EXPECT_PIN, []).status == 'fail'
+	frag = {k: v for k, v in build.read_config(TOP / 'scripts' / 'configs' / '6.1.config').items()}
+	assert frag.get('CONFIG_BLK_DEV_UBLK') != 'y'
+	assert build.read_config(TOP / 'scripts' / 'configs' / '6.12.config')['CONFIG_BLK_DEV_UBLK'] == 'y'
+
+
+def test_fio_verdict_in_the_report(tmp_path: Path) -> None:
+	lines = all_lines(0)
+	lines = [l for l in lines if '"fio-ext4"' not in l]
+	lines.append('PINPROBE ' + json.dumps({
+		'scenario': 'fio-ext4', 'skipped': False, 'reason': 'fio job bs512-psync: error 84',
+		'acquired': 0, 'released': 0, 'data_ok': False, 'bytes': 0, 'note': '',
+		'fio': 'FAIL: fio job bs512-psync: error 84, wrote 262144 B, verified 0 B'}))
+	results, warnings = boot.parse_console(console(lines))
+	exp = {'base': boot.expectations([], boot.EXPECT_REF)}
+	base = boot.KernelResult('base', 'a' * 40, results, warnings,
+				 boot.judge(results, exp['base'], warnings), 1.0, 2.0, 'tcg', False)
+	tree = boot.Tree(path=tmp_path / 'linux-6.1', kver='6.1', version='6.1.192',
+			 generation='get', base='a' * 40, origin='debian')
+	md = boot.report_md(tree, [base], exp, [], boot.reach(['fs/fuse/file.c', 'drivers/x.c']))
+	assert statuses(base.verdicts)['fio-ext4'] == 'fail'
+	assert '| fio-ext4 | fio on ext4: fs/iomap/direct-io.c | 0 | 0 | FAIL: fio job bs512-psync' in md
+	assert '| drivers/x.c | **none, though it could run here: FAIL** |' in md
+	assert '| fs/fuse/file.c | fuse-direct-write (pass)' in md
+
+
+@pytest.mark.skipif(not boot.FIO.is_file(), reason='no fio (make deps)')
+def test_fio_files_carry_its_libraries_and_loader() -> None:
+	files = dict(boot.fio_files())
+	assert str(boot.FIO) in files
+	assert any(n.startswith('/lib64/ld-linux') for n in files)
+	assert any('libaio' in n for n in files)
+	assert all(f.is_file() for f in files.values())
+
+
+@pytest.mark.skipif(not boot.FIO.is_file(), reason='no fio (make deps)')
+def test_fio_verdict_of_the_probe_on_real_fio_runs(tmp_path: Path) -> None:
+	"""The probe's reading of fio (pinprobe.c fio_verdict(), called here as
+	pinprobe-fio-verdict) on real fio runs on this machine: a write with
+	verify=crc32c passes; verifying a file that fio did not write (its
+	blocks changed behind fio's back) fails, with fio's error."""
+	probe = tmp_path / 'pinprobe'
+	subprocess.run(['gcc', '-static', '-O2', '-o', probe, boot.PROBE_SRC, '-lpthread'],
+		       check=True)
+	# Anywhere but as the guest's init it refuses to run the scenarios.
+	p = subprocess.run([probe], capture_output=True, text=True)
+	assert p.returncode == 2 and 'not pid 1' in p.stderr, p
+	data = tmp_path / 'fio.dat'
+
+	def fio(name: str, *opts: str) -> dict:
+		out, log = tmp_path / f'{name}.json', tmp_path / f'{name}.log'
+		with open(log, 'w') as f:
+			p = subprocess.run([str(boot.FIO), '--output-format=json', f'--output={out}',
+					    f'--name={name}', f'--filename={data}', '--size=256k',
+					    '--bs=4k', '--verify=crc32c', '--verify_fatal=1',
+					    '--verify_state_save=0', *opts], stdout=f, stderr=f)
+		v = subprocess.run(['pinprobe-fio-verdict', str(out), str(log),
+				    str(p.returncode << 8)], executable=probe,
+				   capture_output=True, text=True, check=True)
+		res, _ = boot.parse_console(v.stdout)
+		return res['pinprobe-fio-verdict']
+
+	good = fio('good', '--rw=randwrite')
+	assert good['data_ok'] and good['fio'].startswith('pass: fio-'), good
+	assert '256 KiB written, 256 KiB read back and verified' in good['fio'], good
+	data.write_bytes(b'\x5a' * (256 << 10))
+	bad = fio('bad', '--rw=read', '--verify_only=1')
+	assert not bad['data_ok'] and bad['fio'].startswith('FAIL: '), bad

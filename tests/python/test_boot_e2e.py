@@ -43,8 +43,10 @@ def test_boottest_base_and_tip(tip: str, tmp_path: Path) -> None:
 	rep = json.loads((tmp_path / 'reports' / KVER / 'boottest.json').read_text())
 	kernels = rep['kernels']
 	assert kernels['tip']['rev'] == tip != kernels['base']['rev']
-	pinned = set(boot.pinned_by_series(tree.prepare(KVER)))
-	assert {'blk-raw-read', 'ext4-write', 'vfat-read', 'sg-io'} <= pinned
+	t = tree.prepare(KVER)
+	pinned = set(boot.pinned_by_series(t))
+	assert {'blk-raw-read', 'ext4-write', 'vfat-read', 'sg-io', 'fuse-direct-write',
+		'fio-fuse'} <= pinned
 	for label, k in kernels.items():
 		assert k['ok'] and not k['warnings'], (label, k['warnings'])
 		for name in boot.SCENARIOS:
@@ -62,7 +64,12 @@ def test_boottest_base_and_tip(tip: str, tmp_path: Path) -> None:
 				assert r['acquired'] == r['released'] > 0, (label, r)
 	# Every converted path that can run here did run.
 	ran = {n for n, sc in kernels['tip']['scenarios'].items() if sc['verdict'] == 'pass'}
-	assert pinned - ran <= {'zonefs-append'}, pinned - ran
+	assert pinned - ran <= {'zonefs-append'} | set(boot.unconfigured(t)), pinned - ran
+	# fio ran and verified on every path the guest has.
+	for name in boot.SCENARIOS:
+		if name.startswith('fio-') and name not in boot.unconfigured(t):
+			for label, k in kernels.items():
+				assert k['scenarios'][name]['result']['fio'].startswith('pass'), (label, name)
 
 
 def boot_failing(bad: str) -> Tuple[subprocess.CompletedProcess, List[str], Set[str]]:
@@ -123,3 +130,24 @@ def test_missing_tomoyo_unpin_fails(tip: str) -> None:
 	assert 'tomoyo-argv' in named, p.stdout[-3000:]
 	assert any('acquired' in l and 'released' in l for l in fails), fails
 	assert named <= {'tomoyo-argv', 'kernel-log'}, named
+
+
+def test_missing_fuse_unpin_fails(tip: str) -> None:
+	"""fs/fuse/file.c with fuse_release_user_pages() left on put_page()
+	(the series pins in fuse_get_user_pages()): every direct read and
+	write of the probe's FUSE server leaks its pins, and the boot test
+	fails and names the fuse scenarios."""
+	path = 'fs/fuse/file.c'
+	text = git('cat-file', '-p', f'{tip}:{path}')
+	fn = text.index('\nstatic void fuse_release_user_pages(')
+	end = text.index('\n}\n', fn)
+	body, n = re.subn(r'\n\t\tunpin_user_page\(ap->pages\[i\]\);', '\n\t\tput_page(ap->pages[i]);',
+			  text[fn:end])
+	assert n == 1, 'the series no longer pins in fuse_get_user_pages()'
+	bad = commit_file(WORKSPACE, tip, path, text[:fn] + body + text[end:],
+			  'fuse: put_page() the pinned pages (boot test)\n')
+	p, fails, named = boot_failing(bad)
+	fuse = set(boot.SCENARIOS_OF_FILE[path])
+	assert fuse <= named, (fuse - named, p.stdout[-3000:])
+	assert any('acquired' in l and 'released' in l for l in fails), fails
+	assert named <= fuse | {'kernel-log'}, named
