@@ -185,6 +185,14 @@ def needs_siblings(rule: Rule) -> bool:
 	return 'elsewhere(' in rule.text
 
 
+def _others(of_dir: Callable[[str], Tuple[Tuple[str, str], ...]]) -> Siblings:
+	"""The C files of a file's directory but itself, from of_dir(dir)."""
+	def get(relpath: str) -> Dict[str, str]:
+		name = os.path.basename(relpath)
+		return {n: t for n, t in of_dir(os.path.dirname(relpath)) if n != name}
+	return get
+
+
 def disk_siblings(root: Path) -> Siblings:
 	"""Siblings read from a work tree."""
 	@functools.lru_cache(maxsize=None)
@@ -195,10 +203,7 @@ def disk_siblings(root: Path) -> Siblings:
 		return tuple((n.name, n.read_text(errors='surrogateescape'))
 			     for n in sorted(base.iterdir()) if n.name.endswith('.c') and n.is_file())
 
-	def get(relpath: str) -> Dict[str, str]:
-		name = os.path.basename(relpath)
-		return {n: t for n, t in of_dir(os.path.dirname(relpath)) if n != name}
-	return get
+	return _others(of_dir)
 
 
 def git_siblings(repo: Path, rev: str) -> Siblings:
@@ -214,10 +219,7 @@ def git_siblings(repo: Path, rev: str) -> Siblings:
 				out_files.append((os.path.basename(n), p.stdout.decode('utf-8', 'surrogateescape')))
 		return tuple(out_files)
 
-	def get(relpath: str) -> Dict[str, str]:
-		name = os.path.basename(relpath)
-		return {n: t for n, t in of_dir(os.path.dirname(relpath)) if n != name}
-	return get
+	return _others(of_dir)
 
 
 def _spatch_one(rule: Rule, relpath: str, content: str,
