@@ -45,6 +45,12 @@ def run_case(rule: Path, case: Path) -> CaseResult:
 	with tempfile.TemporaryDirectory(prefix='pinconv-case-') as tmp:
 		work = Path(tmp) / case.name
 		work.write_text(case.read_text())
+		# <case>.siblings/: the other C files of the case's directory,
+		# for a rule that reads them (as make spatch puts them beside).
+		sib = case.with_suffix('.siblings')
+		if sib.is_dir():
+			for f in sorted(sib.glob('*.c')):
+				(Path(tmp) / f.name).write_text(f.read_text())
 		# Out of the case's directory: a rule may read its sibling files.
 		out = Path(tmp) / 'out' / 'out.c'
 		out.parent.mkdir()

@@ -72,6 +72,7 @@ PIN_OF_EXTRACT = {
 	'iov_iter_get_pages_alloc2': 'iov_iter_extract_pages',
 	'put_page': 'unpin_user_page',
 	'release_pages': 'unpin_user_pages',
+	'nfs_page_create_from_page': 'nfs_page_create_from_extracted_page',
 	**GUP_PIN,
 }
 PIN_OF = {
@@ -82,6 +83,7 @@ PIN_OF = {
 	'put_page': 'unpin_user_page',
 	'release_pages': 'unpin_user_pages',
 	'get_page': 'pin_user_page',
+	'nfs_create_request': 'nfs_create_request_pinned',
 	**GUP_PIN,
 }
 
@@ -106,6 +108,12 @@ class Site:
 	status: str        # converted, review, kept
 	reason: str
 	rule: str
+
+
+# The reason of a site converted by ownership transfer (cocci/container/).
+OWNED_RE = re.compile(r'ownership transfer, each page\'s pin goes to (?P<cont>.+?) through '
+		      r'(?P<ctor>\w+)\(\) \(line \d+\), which unpins it in (?P<rel>\w+)\(\) '
+		      r'\((?P<file>[^)]+)\); (?P<helper>\w+)\(\) unpins')
 
 
 def group_of(path: str) -> str:
@@ -227,7 +235,8 @@ def maintainers(tr: Tree, files: List[str]) -> List[str]:
 
 def wrap(text: str, width: int = 72) -> str:
 	import textwrap
-	return '\n'.join(textwrap.fill(p, width) for p in text.split('\n'))
+	return '\n'.join(textwrap.fill(p, width, break_on_hyphens=False, break_long_words=False)
+			 for p in text.split('\n'))
 
 
 def _foll_get(reasons: Sequence[str], body: str) -> str:
@@ -294,6 +303,37 @@ def message(tr: Tree, group: str, files: List[str], rules: List[str],
 				'The pages never leave the function: each is taken with a pin and '
 				'released with an unpin in the same patch, and no other function sees '
 				'them:') + '\n\n'
+		return _tail(tr, subject, body, chg, files, rules, name, email)
+	owned = [m for r in reasons for m in [OWNED_RE.search(r)] if m]
+	if any(r.startswith('container/') for r in rules) and owned:
+		m = owned[0]
+		cont, ctor, rel, relfile, helper = (m.group(g) for g in
+						    ('cont', 'ctor', 'rel', 'file', 'helper'))
+		subject = f'{prefix}: let {cont} own the pins of Direct I/O pages in {what}'
+		body = wrap(
+			f'{what} takes page references on the user memory of a Direct I/O '
+			f'({", ".join(o + "()" for o in olds)}) and hands each page to '
+			f'{cont}, which takes a reference of its own and keeps the page '
+			f'while the I/O runs, after the function has returned. '
+			f'Documentation/core-api/pin_user_pages.rst (case 1, Direct IO) '
+			f'requires FOLL_PIN for such pages, so that the rest of the kernel '
+			f'can tell pages under I/O from pages that are merely referenced '
+			f'(folio_maybe_dma_pinned()).')
+		if tr.generation == 'extract':
+			acq = ('iov_iter_extract_pages(), which pins the pages of a '
+			       'user-backed iterator and takes nothing on the pages of a kernel '
+			       'one; iov_iter_extract_will_pin() tells '
+			       f'{ctor}() which of the two it gets, and {helper}() runs only '
+			       'when the pages were pinned')
+		else:
+			acq = 'iov_iter_pin_pages_alloc(), which pins every page'
+		body += '\n\n' + wrap(
+			f'Move the pin into the container: the pages are taken with {acq}. '
+			f'{ctor}() takes over the pin of the page it is given, and {cont} '
+			f'unpins it in {rel}() ({relfile}); the array slot of a page handed '
+			f'over is cleared, so that {helper}() unpins only the pages that '
+			f'never were (a failed constructor, a loop left early). The acquire, '
+			f'the hand-over and the release change in the same patch:') + '\n\n'
 		return _tail(tr, subject, body, chg, files, rules, name, email)
 	if tr.generation == 'extract':
 		subject = f'{prefix}: pin user pages with iov_iter_extract_pages() in {what}'
