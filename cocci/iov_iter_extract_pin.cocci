@@ -61,6 +61,35 @@ f2at = {}       # (file, line, col) of an f2 call ->
 		#   (file, pointer name, A, "after", (line, col) of the declaration)
 f2keys = set()  # functions with an f2 acquire
 inserted = set()  # (file, pointer name, A) whose declaration is placed
+storedfld = {}  # key -> field name the pages are stored into
+storedy_line = {}  # key -> line of the first store of a single page after its acquire
+fldputs = {}    # (file, field) -> {"f() (line N)"} that put_page() ->field
+putafter = {}   # key -> line of a put_page() of a single page taken into &Y
+returned = {}   # key -> line of a return of that page
+
+# What a call the pages escape into makes of them: the container and the
+# release that drops the page, which no rule reaches.
+ESCAPE_INTO = {
+	"sg_set_page": "a scatterlist entry, which whoever frees the list releases with put_page(sg_page())",
+	"bvec_set_page": "a bio_vec, which whoever frees the bio_vec array releases with put_page()",
+	"skb_fill_page_desc_noacc": "an skb fragment, which skb_release_data() releases when the skb is freed",
+	"skb_fill_page_desc": "an skb fragment, which skb_release_data() releases when the skb is freed",
+	"osd_req_op_extent_osd_data_pages": "a ceph_osd_data page vector, which ceph_osd_data_release() releases when the OSD request is freed",
+	"nfs_page_create_from_page": "a struct nfs_page, which nfs_clear_request() releases; cocci/container/nfs_page_pin.cocci moves the pin there where the directory has the pin-owning constructor",
+	"nfs_create_request": "a struct nfs_page, which nfs_clear_request() releases; cocci/container/nfs_page_pin.cocci moves the pin there where the directory has the pin-owning constructor",
+}
+OWNING_RULE = ("nfs_page_create_from_page", "nfs_create_request")
+
+def escape_reason(key):
+	"""The calls the pages escape into, with the container each makes."""
+	calls = sorted(escapes[key], key=lambda e: int(re.search(r"line (\d+)", e).group(1)))
+	names = [e.split("(")[0] for e in calls]
+	if not all(f in ESCAPE_INTO for f in names):
+		return "pages escape into %s, which may hold them past %s()" % (", ".join(calls), key[1])
+	out = "; ".join("pages escape into %s: %s" % (e, ESCAPE_INTO[f]) for e, f in zip(calls, names))
+	if any(f not in OWNING_RULE for f in names):
+		out += "; no rule moves the pin into that container"
+	return out
 
 # Candidate names of the local struct page ** (upstream says pages or
 # ppages); a name for the functions left alone that no function has.
@@ -210,13 +239,20 @@ def decide(key):
 	path, fn = key
 	r = None
 	if key in escapes:
-		r = "pages escape into %s, which may hold them past %s()" % (byline(escapes[key]), fn)
+		r = escape_reason(key)
 		if key in helpercalls:
 			r += "; released through %s" % byline(helpercalls[key])
 	elif key in getpages:
 		r = "get_page() at line %s takes a reference that no unpin drops" % getpages[key]
+	elif key in putafter and key in returned:
+		r = ("the page's reference is dropped at line %s and the page returned to the callers of %s() "
+		     "(line %s), which use it after; a pin would have to live until they are done, past "
+		     "anything the rules reach" % (putafter[key], fn, returned[key]))
 	elif key in stores:
 		r = "pages are stored into %s and live on past %s()" % (stores[key], fn)
+		puts = fldputs.get((path, storedfld.get(key)), set())
+		if puts:
+			r += "; %s put them, a release the rules do not pair with this acquire" % byline(puts)
 	elif key in outparams:
 		r = "the array goes back to the callers of %s() through %s (line %s); the release is theirs" % (fn, tidy(outparams[key][0]), outparams[key][1])
 	elif key not in releases and key in helpercalls:
@@ -695,12 +731,14 @@ fld << stored.fld;
 pe << stored.pe;
 @@
 stores.setdefault(key_of(pe[0]), "->%s at line %s" % (fld, pe[0].line))
+storedfld.setdefault(key_of(pe[0]), fld)
 
 @script:python@
 fld << storedx.fld;
 pe << storedx.pe;
 @@
 stores.setdefault(key_of(pe[0]), "->%s at line %s" % (fld, pe[0].line))
+storedfld.setdefault(key_of(pe[0]), fld)
 
 @script:python@
 Y << alias.Y;
@@ -713,6 +751,118 @@ Y << alias2.Y;
 pe << alias2.pe;
 @@
 stores.setdefault(key_of(pe[0]), "%s at line %s" % (Y, pe[0].line))
+
+// A single page taken into a local (&Y): where it goes.
+@addr@
+identifier acq0.fn;
+local idexpression struct page *Y;
+position acq0.pa;
+@@
+fn(...) {
+<+...
+iov_iter_get_pages2@pa(..., &Y, ...)
+...+>
+}
+
+@escapey@
+identifier acq0.fn;
+local idexpression struct page *addr.Y;
+identifier f !~ "^(iov_iter_get_pages2|put_page|set_page_dirty|set_page_dirty_lock|page_address|kmap|kmap_local_page|kmap_atomic|flush_dcache_page|Page[A-Z][A-Za-z]*|page_to_pfn|memcpy_from_page|memcpy_to_page|memzero_page|compound_head|compound_order|page_folio|VM_BUG_ON_PAGE|page_count)$";
+position pe;
+@@
+fn(...) {
+<+...
+f@pe(..., Y, ...)
+...+>
+}
+
+@storedy@
+identifier acq0.fn;
+local idexpression struct page *addr.Y;
+expression S;
+identifier fld;
+position pe;
+@@
+fn(...) {
+<+...
+(
+S.fld =@pe Y
+|
+S->fld =@pe Y
+)
+...+>
+}
+
+@puty@
+identifier acq0.fn;
+local idexpression struct page *addr.Y;
+position pe;
+@@
+fn(...) {
+<+...
+put_page@pe(Y);
+...+>
+}
+
+@returny@
+identifier acq0.fn;
+local idexpression struct page *addr.Y;
+position pe;
+@@
+fn(...) {
+<+...
+return@pe Y;
+...+>
+}
+
+@script:python@
+f << escapey.f;
+pe << escapey.pe;
+@@
+for p in pe:
+	escapes.setdefault(key_of(p), set()).add("%s() (line %s)" % (f, p.line))
+
+@script:python@
+fld << storedy.fld;
+pe << storedy.pe;
+pa << acq0.pa;
+@@
+# The first store after the acquire: the local may hold other pages before.
+for p in pe:
+	k = key_of(p)
+	line = int(p.line)
+	if line > int(pa[0].line) and (k not in storedy_line or line < storedy_line[k]):
+		storedy_line[k] = line
+		stores[k] = "->%s at line %s" % (fld, line)
+		storedfld[k] = fld
+
+@script:python@
+pe << puty.pe;
+@@
+putafter.setdefault(key_of(pe[0]), pe[0].line)
+
+@script:python@
+pe << returny.pe;
+@@
+returned.setdefault(key_of(pe[0]), pe[0].line)
+
+// Where the file puts a page kept in a field.
+@fldput@
+expression S;
+identifier fld;
+position pp;
+@@
+(
+put_page@pp(S->fld)
+|
+put_page@pp(S.fld)
+)
+
+@script:python@
+fld << fldput.fld;
+pp << fldput.pp;
+@@
+fldputs.setdefault((pp[0].file, fld), set()).add("%s() (line %s)" % (pp[0].current_element, pp[0].line))
 
 // The iterator must be the same at the release.
 @iterset@
