@@ -97,7 +97,7 @@ def decide(key):
 		odd = sorted(relany.get(key, set()) - set(relidx.get(key, {})))
 		sidx = sorted(l for (l, c), E in relidx.get(key, {}).items() if side(E))
 		if B in opsbad.get(key, {}):
-			r = "the ops of %s are set at line %s" % (B, opsbad[key][B])
+			r = "%s.ops is assigned at line %s; only a buffer declared with user_page_pipe_buf_ops is converted" % (B, opsbad[key][B])
 		elif B not in opsok.get(key, set()):
 			r = "the pipe_buffer %s is not initialized with user_page_pipe_buf_ops, whose release unpins" % B
 		elif B in flagset.get(key, {}):
