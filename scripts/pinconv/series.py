@@ -295,6 +295,32 @@ def message(tr: Tree, group: str, files: List[str], rules: List[str],
 				'released with an unpin in the same patch, and no other function sees '
 				'them:') + '\n\n'
 		return _tail(tr, subject, body, chg, files, rules, name, email)
+	if tr.generation == 'extract' and 'container/pipe_buf_pin' in rules:
+		subject = f'{prefix}: pin the user pages it hands to a pipe in {what}'
+		body = wrap(
+			f'{what} takes page references on user memory '
+			f'({", ".join(o + "()" for o in olds)}) and hands each page to a '
+			f'pipe with add_to_pipe(), where whoever consumes the pipe (read(), '
+			f'splice() to a file or a socket, tee()) later reads the data of '
+			f'the page. Documentation/core-api/pin_user_pages.rst requires '
+			f'FOLL_PIN for that (case 1, Direct IO: the data is accessed via '
+			f'the page, not only the struct page), so that the rest of the '
+			f'kernel can tell such pages from pages that are merely referenced '
+			f'(folio_maybe_dma_pinned()).')
+		body += '\n\n' + wrap(
+			'Use iov_iter_extract_pages(), which pins the pages of a user-backed '
+			'iterator and takes neither a pin nor a reference on the pages of a '
+			'kernel one (BVEC, KVEC). The pipe buffer, not the function that '
+			'fills it, holds the page until it is consumed, so the pipe buffer '
+			'now owns the pin: it is flagged PIPE_BUF_FLAG_PINNED when '
+			'iov_iter_extract_will_pin() says the pages were pinned, and '
+			'user_page_pipe_buf_ops releases it with unpin_user_page() and gives '
+			'a copy of the buffer (tee()) a pin of its own. A page of a kernel '
+			'iterator gets a reference with get_page() before it is handed over, '
+			'which the buffer puts as before. The pages not handed to the pipe '
+			'are unpinned only when iov_iter_extract_will_pin(). The acquire '
+			'and its releases change in the same patch:') + '\n\n'
+		return _tail(tr, subject, body, chg, files, rules, name, email)
 	if tr.generation == 'extract':
 		subject = f'{prefix}: pin user pages with iov_iter_extract_pages() in {what}'
 		body = wrap(
