@@ -225,9 +225,12 @@ def maintainers(tr: Tree, files: List[str]) -> List[str]:
 	return out
 
 
-def wrap(text: str, width: int = 72) -> str:
+def wrap(text: str, width: int = 72, hyphens: bool = True) -> str:
+	"""Fill each paragraph; hyphens=False keeps a path such as
+	Documentation/core-api/... on one line."""
 	import textwrap
-	return '\n'.join(textwrap.fill(p, width) for p in text.split('\n'))
+	return '\n'.join(textwrap.fill(p, width, break_on_hyphens=hyphens)
+			  for p in text.split('\n'))
 
 
 def _foll_get(reasons: Sequence[str], body: str) -> str:
@@ -297,16 +300,17 @@ def message(tr: Tree, group: str, files: List[str], rules: List[str],
 		return _tail(tr, subject, body, chg, files, rules, name, email)
 	if tr.generation == 'extract' and 'container/pipe_buf_pin' in rules:
 		subject = f'{prefix}: pin the user pages it hands to a pipe in {what}'
+		acqs = [o for o in olds if o.startswith('iov_iter_')] or olds
 		body = wrap(
 			f'{what} takes page references on user memory '
-			f'({", ".join(o + "()" for o in olds)}) and hands each page to a '
+			f'({", ".join(o + "()" for o in acqs)}) and hands each page to a '
 			f'pipe with add_to_pipe(), where whoever consumes the pipe (read(), '
 			f'splice() to a file or a socket, tee()) later reads the data of '
 			f'the page. Documentation/core-api/pin_user_pages.rst requires '
 			f'FOLL_PIN for that (case 1, Direct IO: the data is accessed via '
 			f'the page, not only the struct page), so that the rest of the '
 			f'kernel can tell such pages from pages that are merely referenced '
-			f'(folio_maybe_dma_pinned()).')
+			f'(folio_maybe_dma_pinned()).', hyphens=False)
 		body += '\n\n' + wrap(
 			'Use iov_iter_extract_pages(), which pins the pages of a user-backed '
 			'iterator and takes neither a pin nor a reference on the pages of a '
@@ -319,7 +323,7 @@ def message(tr: Tree, group: str, files: List[str], rules: List[str],
 			'iterator gets a reference with get_page() before it is handed over, '
 			'which the buffer puts as before. The pages not handed to the pipe '
 			'are unpinned only when iov_iter_extract_will_pin(). The acquire '
-			'and its releases change in the same patch:') + '\n\n'
+			'and its releases change in the same patch:', hyphens=False) + '\n\n'
 		return _tail(tr, subject, body, chg, files, rules, name, email)
 	if tr.generation == 'extract':
 		subject = f'{prefix}: pin user pages with iov_iter_extract_pages() in {what}'

@@ -35,7 +35,9 @@ def test_pipe_buf_pin_message(tmp_path: Path) -> None:
 	assert subject == 'splice: pin the user pages it hands to a pipe in fs/splice.c'
 	assert blank == ''
 	text = ' '.join(body)
-	assert 'pin_user_pages.rst' in text and 'case 1, Direct IO' in text
+	assert 'Documentation/core-api/pin_user_pages.rst requires' in text
+	assert 'case 1, Direct IO' in text
+	assert '(iov_iter_get_pages2()) and hands each page to a' in text
 	assert 'the pipe buffer now owns the pin' in text
 	assert 'PIPE_BUF_FLAG_PINNED' in text
 	assert '  iter_to_pipe(): put_page() -> unpin_user_page()' in body
