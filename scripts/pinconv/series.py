@@ -438,6 +438,14 @@ def cover_letter(path: Path, tr: Tree, commits: List[Commit], sites: List[Site])
 			'with its release. It adds no API; the patches before the first '
 			'conversion come from pinconv\'s kernel overlay for this tree and '
 			'fix what the proof of the conversion found.')
+		if any(c.kind == 'overlay' and 'pipe buffers own a pin' in c.subject
+		       for c in commits):
+			blurb += '\n\n' + wrap(
+				'One overlay patch lets a vmsplice() pipe buffer own a pin '
+				'(PIPE_BUF_FLAG_PINNED): a pipe holds the pages it is given '
+				'until a reader consumes them, so the caller that hands pages '
+				'to a pipe leaves the pin to the buffer, released by the '
+				'buffer\'s ops.')
 	else:
 		blurb = wrap(
 			f'This series converts Direct I/O callers of Linux {tr.version} from page '
