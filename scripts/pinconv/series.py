@@ -233,9 +233,11 @@ def maintainers(tr: Tree, files: List[str]) -> List[str]:
 	return out
 
 
-def wrap(text: str, width: int = 72) -> str:
+def wrap(text: str, width: int = 72, hyphens: bool = False) -> str:
+	"""Fill each paragraph; hyphens=False keeps a path such as
+	Documentation/core-api/... on one line."""
 	import textwrap
-	return '\n'.join(textwrap.fill(p, width, break_on_hyphens=False, break_long_words=False)
+	return '\n'.join(textwrap.fill(p, width, break_on_hyphens=hyphens, break_long_words=False)
 			 for p in text.split('\n'))
 
 
@@ -334,6 +336,33 @@ def message(tr: Tree, group: str, files: List[str], rules: List[str],
 			f'over is cleared, so that {helper}() unpins only the pages that '
 			f'never were (a failed constructor, a loop left early). The acquire, '
 			f'the hand-over and the release change in the same patch:') + '\n\n'
+		return _tail(tr, subject, body, chg, files, rules, name, email)
+	if tr.generation == 'extract' and 'container/pipe_buf_pin' in rules:
+		subject = f'{prefix}: pin the user pages it hands to a pipe in {what}'
+		acqs = [o for o in olds if o.startswith('iov_iter_')] or olds
+		body = wrap(
+			f'{what} takes page references on user memory '
+			f'({", ".join(o + "()" for o in acqs)}) and hands each page to a '
+			f'pipe with add_to_pipe(), where whoever consumes the pipe (read(), '
+			f'splice() to a file or a socket, tee()) later reads the data of '
+			f'the page. Documentation/core-api/pin_user_pages.rst requires '
+			f'FOLL_PIN for that (case 1, Direct IO: the data is accessed via '
+			f'the page, not only the struct page), so that the rest of the '
+			f'kernel can tell such pages from pages that are merely referenced '
+			f'(folio_maybe_dma_pinned()).', hyphens=False)
+		body += '\n\n' + wrap(
+			'Use iov_iter_extract_pages(), which pins the pages of a user-backed '
+			'iterator and takes neither a pin nor a reference on the pages of a '
+			'kernel one (BVEC, KVEC). The pipe buffer, not the function that '
+			'fills it, holds the page until it is consumed, so the pipe buffer '
+			'now owns the pin: it is flagged PIPE_BUF_FLAG_PINNED when '
+			'iov_iter_extract_will_pin() says the pages were pinned, and '
+			'user_page_pipe_buf_ops releases it with unpin_user_page() and gives '
+			'a copy of the buffer (tee()) a pin of its own. A page of a kernel '
+			'iterator gets a reference with get_page() before it is handed over, '
+			'which the buffer puts as before. The pages not handed to the pipe '
+			'are unpinned only when iov_iter_extract_will_pin(). The acquire '
+			'and its releases change in the same patch:', hyphens=False) + '\n\n'
 		return _tail(tr, subject, body, chg, files, rules, name, email)
 	if tr.generation == 'extract':
 		subject = f'{prefix}: pin user pages with iov_iter_extract_pages() in {what}'
@@ -448,6 +477,14 @@ def cover_letter(path: Path, tr: Tree, commits: List[Commit], sites: List[Site])
 			'with its release. It adds no API; the patches before the first '
 			'conversion come from pinconv\'s kernel overlay for this tree and '
 			'fix what the proof of the conversion found.')
+		if any(c.kind == 'overlay' and 'pipe buffers own a pin' in c.subject
+		       for c in commits):
+			blurb += '\n\n' + wrap(
+				'One overlay patch lets a vmsplice() pipe buffer own a pin '
+				'(PIPE_BUF_FLAG_PINNED): a pipe holds the pages it is given '
+				'until a reader consumes them, so the caller that hands pages '
+				'to a pipe leaves the pin to the buffer, released by the '
+				'buffer\'s ops.')
 	else:
 		blurb = wrap(
 			f'This series converts Direct I/O callers of Linux {tr.version} from page '
