@@ -100,6 +100,10 @@ def decide(key):
 			r = "%s.ops is assigned at line %s; only a buffer declared with user_page_pipe_buf_ops is converted" % (B, opsbad[key][B])
 		elif B not in opsok.get(key, set()):
 			r = "the pipe_buffer %s is not initialized with user_page_pipe_buf_ops, whose release unpins" % B
+		elif pinaware(path) is None:
+			r = ("the pipe_buffer %s goes to add_to_pipe() with user_page_pipe_buf_ops, whose release "
+			     "in this file puts the page: without a release that unpins a PIPE_BUF_FLAG_PINNED "
+			     "buffer (the overlay's) the buffer cannot own a pin" % B)
 		elif B in flagset.get(key, {}):
 			r = "%s.flags is assigned at line %s, which would drop PIPE_BUF_FLAG_PINNED" % (B, flagset[key][B])
 		elif extra:
@@ -116,6 +120,21 @@ def decide(key):
 			r = "no free name for the struct page ** that iov_iter_extract_pages() needs"
 	decided[key] = r
 	return r
+
+def pinaware(path):
+	"""The .release of user_page_pipe_buf_ops in this file, if it unpins a
+	PIPE_BUF_FLAG_PINNED buffer (the overlay's pin-aware release), else
+	None: then a buffer cannot own a pin."""
+	with open(path, errors="replace") as fh:
+		text = fh.read()
+	m = re.search(r"user_page_pipe_buf_ops\s*=\s*\{(.*?)\};", text, re.S)
+	r = re.search(r"\.release\s*=\s*(\w+)", m.group(1)) if m else None
+	if not r:
+		return None
+	body = re.search(r"\b%s\s*\([^)]*\)\s*\{(.*?)\n\}" % r.group(1), text, re.S)
+	if body and "PIPE_BUF_FLAG_PINNED" in body.group(1) and "unpin_user_page(" in body.group(1):
+		return r.group(1)
+	return None
 
 def pointer(key):
 	return [n for n in NAMES if n not in used.get(key, set())][0]

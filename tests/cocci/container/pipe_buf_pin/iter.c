@@ -2,6 +2,21 @@
  * pipe with add_to_pipe() on a user_page_pipe_buf_ops buffer; after a
  * failed add_to_pipe() (which released the buffer itself) the pages not
  * handed over are put. The second function takes a struct page ** array. */
+
+static void user_page_pipe_buf_release(struct pipe_inode_info *pipe,
+				       struct pipe_buffer *buf)
+{
+	if (buf->flags & PIPE_BUF_FLAG_PINNED)
+		unpin_user_page(buf->page);
+	else
+		put_page(buf->page);
+}
+
+static const struct pipe_buf_operations user_page_pipe_buf_ops = {
+	.release	= user_page_pipe_buf_release,
+	.get		= user_page_pipe_buf_get,
+};
+
 static ssize_t iter_to_pipe(struct iov_iter *from,
 			    struct pipe_inode_info *pipe,
 			    unsigned int flags)

@@ -2,6 +2,21 @@
  * function. This rule leaves it to iov_iter_extract_pin and says nothing;
  * a pipe_buffer filled by hand (no add_to_pipe()) is not converted
  * either. */
+
+static void user_page_pipe_buf_release(struct pipe_inode_info *pipe,
+				       struct pipe_buffer *buf)
+{
+	if (buf->flags & PIPE_BUF_FLAG_PINNED)
+		unpin_user_page(buf->page);
+	else
+		put_page(buf->page);
+}
+
+static const struct pipe_buf_operations user_page_pipe_buf_ops = {
+	.release	= user_page_pipe_buf_release,
+	.get		= user_page_pipe_buf_get,
+};
+
 static ssize_t copy_pages(struct iov_iter *from, void *dst)
 {
 	struct page *pages[4];

@@ -2,6 +2,21 @@
  * user_page_pipe_buf_ops (their release put_page()s, a pin would leak),
  * and on a buffer whose ops or flags are changed after its declaration:
  * unchanged. */
+
+static void user_page_pipe_buf_release(struct pipe_inode_info *pipe,
+				       struct pipe_buffer *buf)
+{
+	if (buf->flags & PIPE_BUF_FLAG_PINNED)
+		unpin_user_page(buf->page);
+	else
+		put_page(buf->page);
+}
+
+static const struct pipe_buf_operations user_page_pipe_buf_ops = {
+	.release	= user_page_pipe_buf_release,
+	.get		= user_page_pipe_buf_get,
+};
+
 static ssize_t cache_to_pipe(struct iov_iter *from,
 			     struct pipe_inode_info *pipe)
 {
