@@ -73,8 +73,8 @@ def verdict(s):
 	if owner_elsewhere(s['file'], owner) is None:
 		return ("pages go into struct nfs_page through %s() (line %s), which takes a reference "
 			"of its own and drops it with put_page() in nfs_clear_request(); no file of the "
-			"directory defines %s() with a PG_PINNED release, so the container cannot own a pin"
-			% (s['C'], s['cline'], owner))
+			"directory defines %s() with a PG_PINNED release, so the container cannot own a pin "
+			"(needs %s)" % (s['C'], s['cline'], owner, owner))
 	allowed = s['allowed']
 	got = uses.get((s['file'], s['fn'], s['A']), set())
 	other = sorted(got - allowed)

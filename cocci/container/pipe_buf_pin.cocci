@@ -103,7 +103,7 @@ def decide(key):
 		elif pinaware(path) is None:
 			r = ("the pipe_buffer %s goes to add_to_pipe() with user_page_pipe_buf_ops, whose release "
 			     "in this file puts the page: without a release that unpins a PIPE_BUF_FLAG_PINNED "
-			     "buffer (the overlay's) the buffer cannot own a pin" % B)
+			     "buffer (the overlay's) the buffer cannot own a pin (needs PIPE_BUF_FLAG_PINNED)" % B)
 		elif B in flagset.get(key, {}):
 			r = "%s.flags is assigned at line %s, which would drop PIPE_BUF_FLAG_PINNED" % (B, flagset[key][B])
 		elif extra:

@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Set, Tuple
 
-from pinconv import drift, spatch
+from pinconv import drift, overlay, spatch
 from pinconv.printer import Error, stdout
 from pinconv.run import git, run
 from pinconv.series import OUT, changes
@@ -183,6 +183,27 @@ def bio_pins(tree: Tree) -> bool:
 	return tree.generation == 'extract'
 
 
+NEEDS_RE = re.compile(r'\(needs (\w+)\)')
+
+
+def supplied(tree: Tree, reason: str) -> Optional[str]:
+	"""The overlay patch of this tree that adds what a container rule says
+	it needs ('(needs NAME)' in its reason), if any."""
+	m = NEEDS_RE.search(reason)
+	if not m:
+		return None
+	name = m.group(1)
+	added = re.compile(rf'^\+(?:#define\s+{name}\b|[A-Za-z_][\w\s\*]*\b{name}\()', re.M)
+	try:
+		patches = overlay.read_series(overlay.overlay_dir(tree.kver))
+	except Error:
+		return None
+	for p in patches:
+		if added.search(p.read_text(errors='replace')):
+			return f'kernel-overlay/{tree.kver}/{p.name}'
+	return None
+
+
 def classify(tree: Tree, rev: str, calls: List[Tuple[str, int, str, str, str]],
 	     results: Dict[str, spatch.FileResult]) -> List[Tuple[str, int, str, str, str, str]]:
 	out = []
@@ -212,6 +233,13 @@ def classify(tree: Tree, rev: str, calls: List[Tuple[str, int, str, str, str]],
 			rule = finding.rule if finding else ', '.join(res.rules if res else [])
 			why = finding.reason if finding else 'converted together with its acquire'
 			cls, why = 'convertible', f'cocci/{rule}.cocci: {why}'
+		elif finding and any(supplied(tree, f.reason) for f in fs):
+			# A container rule waits for the API of a pin-aware container
+			# that this tree's overlay adds: make spatch applies it first.
+			f = next(f for f in fs if supplied(tree, f.reason))
+			cls, why = 'convertible', (f'cocci/{f.rule}.cocci, once '
+						   f'{supplied(tree, f.reason)} is applied '
+						   f'(make spatch applies the overlay first): {f.reason}')
 		elif finding:
 			# The case and its evidence (gup_case) first, then why no rule
 			# converts the call.

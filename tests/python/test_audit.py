@@ -159,6 +159,31 @@ def test_gup_sites_name_their_case() -> None:
 				assert s['reason'].startswith('cocci/gup/gup_case.cocci: pin_user_pages.rst'), where
 
 
+def test_container_sites_wait_for_their_overlay() -> None:
+	"""A container rule that needs the pin-aware container API of the
+	tree's overlay makes its sites convertible, naming the overlay patch
+	that adds it; a name no overlay patch adds leaves them in review."""
+	from types import SimpleNamespace
+	t612 = SimpleNamespace(kver='6.12')
+	assert audit.supplied(t612, 'x (needs PIPE_BUF_FLAG_PINNED)') == \
+		'kernel-overlay/6.12/0002-splice-let-user-page-pipe-buffers-own-a-pin.patch'
+	assert 'NFS-let-an-nfs_page' in audit.supplied(t612, 'x (needs nfs_page_create_from_extracted_page)')
+	assert audit.supplied(t612, 'x (needs nfs_create_request_pinned)') is None   # 6.1's
+	assert audit.supplied(SimpleNamespace(kver='6.1'), 'x (needs nfs_create_request_pinned)')
+	assert audit.supplied(t612, 'x (needs no_such_api)') is None
+	assert audit.supplied(t612, 'no marker') is None
+	want = {'6.1': {'fs/nfs/direct.c': 2}, '6.12': {'fs/nfs/direct.c': 2, 'fs/splice.c': 1}}
+	for kv, files in want.items():
+		rep = json.loads((TOP / 'reports' / kv / 'audit.json').read_text())
+		for f, n in files.items():
+			got = [s for s in rep['sites'] if s['file'] == f and s['api'].startswith('iov_iter_get_pages')]
+			assert len(got) == n, (kv, f)
+			for s in got:
+				assert s['cls'] == 'convertible', (kv, f, s['reason'])
+				assert s['reason'].startswith('cocci/container/'), (kv, f)
+				assert f'kernel-overlay/{kv}/' in s['reason'], (kv, f)
+
+
 def test_committed_audit_renderings(tmp_path: Path) -> None:
 	"""audit.md, .sarif and .svg are what audit.json renders to, byte for
 	byte (no random ids, dates or orders)."""
