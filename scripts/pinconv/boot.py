@@ -519,6 +519,12 @@ def fio_files(fio: Path = FIO) -> List[Tuple[str, Path]]:
 	return files
 
 
+# srv: the NFS export's mount point; var/lib/nfs/v4recovery: nfsd's legacy
+# NFSv4 client tracking, which it falls back to without nfsdcld.
+INITRAMFS_DIRS = ['dev', 'proc', 'sys', 'mnt', 'images', 'sbin', 'tmp', 'srv', 'var',
+		  'var/lib', 'var/lib/nfs', 'var/lib/nfs/v4recovery']
+
+
 def make_initramfs() -> Path:
 	"""initramfs.cpio.gz: /init (the probe), /dev/console, the images,
 	/sbin/tomoyo-init -> /init (the probe is TOMOYO's policy loader too),
@@ -532,10 +538,7 @@ def make_initramfs() -> Path:
 				 for p in inputs):
 		return out
 	stdout.step(f'writing the initramfs ({len(fio)} files of fio)')
-	# srv: the NFS export's mount point; var/lib/nfs/v4recovery: nfsd's
-	# legacy NFSv4 client tracking (no nfsdcld in the guest).
-	dirs = ['dev', 'proc', 'sys', 'mnt', 'images', 'sbin', 'tmp', 'srv', 'var', 'var/lib',
-		'var/lib/nfs', 'var/lib/nfs/v4recovery']
+	dirs = list(INITRAMFS_DIRS)
 	for name, _ in fio:
 		parents = Path(name.lstrip('/')).parents
 		dirs += [str(d) for d in reversed(parents) if str(d) != '.']
