@@ -71,6 +71,20 @@ SCENARIOS: Dict[str, str] = {
 	'fio-zonefs': 'fio on zonefs sequential files (async appends): fs/iomap/direct-io.c',
 	'fio-fuse': 'fio on the probe\'s FUSE server: fs/fuse/file.c',
 	'fio-ublk': 'fio on the probe\'s ublk device: block/fops.c and drivers/block/ublk_drv.c',
+	# The guest's own nfsd exports a tmpfs; its NFSv4 client mounts it over
+	# loopback with rsize/wsize 16 KiB (pinprobe.c nfs_setup()).
+	'nfs-direct-write': 'fs/nfs/direct.c nfs_direct_write_schedule_iovec, O_DIRECT pwrite '
+			    'and pwritev through the guest\'s own NFSv4 mount (nfs_page '
+			    'subrequests, several WRITEs per call)',
+	'nfs-direct-read': 'fs/nfs/direct.c nfs_direct_read_schedule_iovec, O_DIRECT pread, '
+			   'preadv and a short read across EOF through the NFSv4 mount',
+	'fio-nfs': 'fio on the NFSv4 mount: fs/nfs/direct.c',
+	'vmsplice-read': 'fs/splice.c iter_to_pipe (vmsplice of user memory, >16 pages), '
+			 'buffers unmapped, read() from the pipe',
+	'vmsplice-tee': 'fs/splice.c iter_to_pipe, tee() to a second pipe (pipe_buf_get), '
+			'both read',
+	'vmsplice-splice': 'fs/splice.c iter_to_pipe, splice() from the pipe to a file',
+	'vmsplice-close': 'fs/splice.c iter_to_pipe, pipe closed with vmspliced data unread',
 	'uprobe-refctr': 'kernel/events/uprobes.c __update_ref_ctr (a uprobe with a '
 			 'reference counter, enabled and disabled)',
 	'procmem-rw': 'mm/memory.c __access_remote_vm (/proc/<pid>/mem pwrite and pread, '
@@ -92,6 +106,8 @@ SCENARIOS_OF_FILE: Dict[str, List[str]] = {
 	'fs/fuse/file.c': ['fuse-direct-write', 'fuse-direct-read', 'fuse-odirect-write',
 			   'fuse-odirect-read', 'fuse-aio', 'fio-fuse'],
 	'drivers/block/ublk_drv.c': ['ublk-write', 'ublk-read', 'fio-ublk'],
+	'fs/nfs/direct.c': ['nfs-direct-write', 'nfs-direct-read', 'fio-nfs'],
+	'fs/splice.c': ['vmsplice-read', 'vmsplice-tee', 'vmsplice-splice', 'vmsplice-close'],
 	'kernel/events/uprobes.c': ['uprobe-refctr'],
 	'mm/memory.c': ['procmem-rw'],
 	'security/tomoyo/domain.c': ['tomoyo-argv'],
@@ -109,6 +125,12 @@ REACHED_THROUGH: Dict[str, List[str]] = {
 	'include/linux/blk_types.h': ['blk-raw-read', 'ext4-read'],
 	'include/linux/uio.h': ['blk-raw-read', 'vfat-read', 'fuse-direct-read'],
 	'include/linux/mm.h': ['gup-control', 'vfat-fault'],
+	# The containers that own the pins: nfs_page (nfs_clear_request()) and
+	# pipe_buffer (user_page_pipe_buf_ops, pipe_buf_get/release).
+	'fs/nfs/pagelist.c': ['nfs-direct-write', 'nfs-direct-read', 'fio-nfs'],
+	'include/linux/nfs_page.h': ['nfs-direct-write', 'nfs-direct-read', 'fio-nfs'],
+	'include/linux/pipe_fs_i.h': ['vmsplice-read', 'vmsplice-tee', 'vmsplice-splice',
+				      'vmsplice-close'],
 }
 
 # Converted files that no scenario can run in this x86_64 TCG guest, and
@@ -133,6 +155,11 @@ NEEDS_CONFIG: Dict[str, str] = {
 	'ublk-write': 'CONFIG_BLK_DEV_UBLK',
 	'ublk-read': 'CONFIG_BLK_DEV_UBLK',
 	'fio-ublk': 'CONFIG_BLK_DEV_UBLK',
+	# The guest is its own NFS server (the client, CONFIG_NFS_V4, is in
+	# both fragments anyway).
+	'nfs-direct-write': 'CONFIG_NFSD_V4',
+	'nfs-direct-read': 'CONFIG_NFSD_V4',
+	'fio-nfs': 'CONFIG_NFSD_V4',
 }
 
 # What a scenario must show on a kernel.
@@ -492,6 +519,12 @@ def fio_files(fio: Path = FIO) -> List[Tuple[str, Path]]:
 	return files
 
 
+# srv: the NFS export's mount point; var/lib/nfs/v4recovery: nfsd's legacy
+# NFSv4 client tracking, which it falls back to without nfsdcld.
+INITRAMFS_DIRS = ['dev', 'proc', 'sys', 'mnt', 'images', 'sbin', 'tmp', 'srv', 'var',
+		  'var/lib', 'var/lib/nfs', 'var/lib/nfs/v4recovery']
+
+
 def make_initramfs() -> Path:
 	"""initramfs.cpio.gz: /init (the probe), /dev/console, the images,
 	/sbin/tomoyo-init -> /init (the probe is TOMOYO's policy loader too),
@@ -505,7 +538,7 @@ def make_initramfs() -> Path:
 				 for p in inputs):
 		return out
 	stdout.step(f'writing the initramfs ({len(fio)} files of fio)')
-	dirs = ['dev', 'proc', 'sys', 'mnt', 'images', 'sbin', 'tmp']
+	dirs = list(INITRAMFS_DIRS)
 	for name, _ in fio:
 		parents = Path(name.lstrip('/')).parents
 		dirs += [str(d) for d in reversed(parents) if str(d) != '.']

@@ -26,6 +26,7 @@
 #include <linux/fuse.h>
 #include <linux/io_uring.h>
 #include <linux/loop.h>
+#include <net/if.h>
 #include <pthread.h>
 #include <signal.h>
 #include <scsi/sg.h>
@@ -40,6 +41,7 @@
 #include <sys/mount.h>
 #include <sys/ptrace.h>
 #include <sys/reboot.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -2518,6 +2520,695 @@ static void fio_fuse(struct result *r)
 		"iodepth=4\n");
 }
 
+/* ---- NFS: the kernel's own server and client over loopback ------------ */
+
+/*
+ * fs/nfs/direct.c takes the pages of an O_DIRECT read's or write's user
+ * buffer and hands them to the nfs_page requests (nfs_create_request())
+ * that the READ and WRITE RPCs carry, one per rsize/wsize piece and page
+ * span (subrequests); the last nfs_release_request() of each lets its
+ * pages go (fs/nfs/pagelist.c nfs_clear_request()).
+ *
+ * The guest serves a tmpfs with its own nfsd and mounts it over loopback:
+ * NFSv4 only, so no rpcbind, lockd or mountd; the probe writes the three
+ * export caches mountd would answer (auth.unix.ip: 127.0.0.1 is domain
+ * "pinprobe"; nfsd.fh: its fsid 0 is NFS_EXPORT; nfsd.export: NFS_EXPORT
+ * is exported rw, no_root_squash, fsid=0), starts the threads through
+ * /proc/fs/nfsd and ends the grace period at once. rsize and wsize are
+ * NFS_IOSIZE, so a call spans several RPCs and subrequests.
+ */
+#define NFS_EXPORT	"/srv/nfs"
+#define NFS_DIR		"/mnt/nfs"
+#define NFS_IOSIZE	16384L
+#define NFS_DOMAIN	"pinprobe"
+/* NFSEXP_INSECURE_PORT | NFSEXP_NOSUBTREECHECK | NFSEXP_FSID */
+#define NFS_EXPFLAGS	(0x2 | 0x400 | 0x2000)
+
+static bool nfs_ready;
+static char nfs_why[200] = "not set up";
+static char nfs_vers[8];
+
+/* Whether /proc/filesystems lists fs (as a whole word). */
+static bool have_fs(const char *fs)
+{
+	char line[128], name[64];
+	FILE *f = fopen("/proc/filesystems", "r");
+	bool found = false;
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		found = sscanf(line, "nodev %63s", name) == 1 ? !strcmp(name, fs) :
+			sscanf(line, "%63s", name) == 1 && !strcmp(name, fs);
+	fclose(f);
+	return found;
+}
+
+static int loopback_up(void)
+{
+	struct ifreq ifr;
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), rc = -1;
+
+	if (s < 0)
+		return -1;
+	memset(&ifr, 0, sizeof(ifr));
+	strcpy(ifr.ifr_name, "lo");
+	if (!ioctl(s, SIOCGIFFLAGS, &ifr)) {
+		ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+		rc = ioctl(s, SIOCSIFFLAGS, &ifr);
+	}
+	close(s);
+	return rc;
+}
+
+/* One line into a sunrpc cache's channel, as mountd answers an upcall. */
+static int nfs_cache(const char *cache, const char *line)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/net/rpc/%s/channel", cache);
+	return write_file(path, line, 0);
+}
+
+static void nfs_setup(void)
+{
+	static const char *const vers[] = { "4.2", "4.1", "4" };
+	long long expiry = (long long)time(NULL) + 10LL * 365 * 86400;
+	char line[256], opts[256];
+	struct stat st, root;
+	size_t i;
+
+	if (!have_fs("nfsd") || !have_fs("nfs4")) {
+		snprintf(nfs_why, sizeof(nfs_why), "no %s (CONFIG_NFSD, CONFIG_NFSD_V4, "
+			 "CONFIG_NFS_V4)", have_fs("nfsd") ? "nfs4 client" : "nfsd");
+		return;
+	}
+	if (loopback_up()) {
+		snprintf(nfs_why, sizeof(nfs_why), "lo up: %s", strerror(errno));
+		return;
+	}
+	mkdir("/srv", 0755);
+	mkdir(NFS_EXPORT, 0755);
+	mkdir(NFS_DIR, 0755);
+	if (mount("pinprobe-nfs", NFS_EXPORT, "tmpfs", 0, "mode=0777")) {
+		snprintf(nfs_why, sizeof(nfs_why), "mount tmpfs on " NFS_EXPORT ": %s",
+			 strerror(errno));
+		return;
+	}
+	if (mount("nfsd", "/proc/fs/nfsd", "nfsd", 0, NULL)) {
+		snprintf(nfs_why, sizeof(nfs_why), "mount nfsd: %s", strerror(errno));
+		return;
+	}
+	/* NFSv4 only (no rpcbind, no lockd); -2 fails where v2 is not built. */
+	write_file("/proc/fs/nfsd/versions", "-2\n", 0);
+	if (write_file("/proc/fs/nfsd/versions", "-3\n", 0) ||
+	    write_file("/proc/fs/nfsd/portlist", "tcp 2049\n", 0) ||
+	    write_file("/proc/fs/nfsd/threads", "4\n", 0)) {
+		snprintf(nfs_why, sizeof(nfs_why), "start nfsd (versions, portlist, "
+			 "threads): %s", strerror(errno));
+		return;
+	}
+	snprintf(line, sizeof(line), "nfsd 127.0.0.1 %lld " NFS_DOMAIN "\n", expiry);
+	if (nfs_cache("auth.unix.ip", line)) {
+		snprintf(nfs_why, sizeof(nfs_why), "auth.unix.ip: %s", strerror(errno));
+		return;
+	}
+	/* fsid type 1 (FSID_NUM), fsid 0: the NFSv4 pseudo root. */
+	snprintf(line, sizeof(line), NFS_DOMAIN " 1 \\x00000000 %lld " NFS_EXPORT "\n",
+		 expiry);
+	if (nfs_cache("nfsd.fh", line)) {
+		snprintf(nfs_why, sizeof(nfs_why), "nfsd.fh: %s", strerror(errno));
+		return;
+	}
+	snprintf(line, sizeof(line), NFS_DOMAIN " " NFS_EXPORT " %lld %d 65534 65534 0\n",
+		 expiry, NFS_EXPFLAGS);
+	if (nfs_cache("nfsd.export", line)) {
+		snprintf(nfs_why, sizeof(nfs_why), "nfsd.export: %s", strerror(errno));
+		return;
+	}
+	if (write_file("/proc/fs/nfsd/v4_end_grace", "Y\n", 0))
+		plog("nfs: v4_end_grace: %s (the first OPENs wait for the grace period)",
+		     strerror(errno));
+	for (i = 0; i < sizeof(vers) / sizeof(vers[0]); i++) {
+		snprintf(opts, sizeof(opts), "vers=%s,addr=127.0.0.1,clientaddr=127.0.0.1,"
+			 "rsize=%ld,wsize=%ld,soft,timeo=100,retrans=2", vers[i],
+			 NFS_IOSIZE, NFS_IOSIZE);
+		if (!mount("127.0.0.1:/", NFS_DIR, "nfs4", 0, opts))
+			break;
+		plog("nfs: mount vers=%s: %s", vers[i], strerror(errno));
+	}
+	if (i == sizeof(vers) / sizeof(vers[0])) {
+		snprintf(nfs_why, sizeof(nfs_why), "mount -t nfs4 127.0.0.1:/: %s",
+			 strerror(errno));
+		return;
+	}
+	if (stat(NFS_DIR, &st) || stat(NFS_EXPORT, &root) || st.st_dev == root.st_dev) {
+		snprintf(nfs_why, sizeof(nfs_why), "%s is not the NFS mount", NFS_DIR);
+		return;
+	}
+	snprintf(nfs_vers, sizeof(nfs_vers), "%s", vers[i]);
+	nfs_ready = true;
+}
+
+static void nfs_teardown(void)
+{
+	if (!nfs_ready)
+		return;
+	if (umount(NFS_DIR))
+		plog("nfs: umount " NFS_DIR ": %s", strerror(errno));
+	write_file("/proc/fs/nfsd/threads", "0\n", 0);
+	nfs_ready = false;
+}
+
+static bool need_nfs(struct result *r)
+{
+	if (!nfs_ready)
+		skip(r, nfs_why);
+	return nfs_ready;
+}
+
+/*
+ * The calls of a scenario: file offset, length and the buffer's offset in
+ * its page; none page aligned, the last two span several RPCs. One more
+ * call is vectored: NFS_VEC segments from buffers at odd page offsets.
+ */
+static const struct {
+	long off, len, boff;
+} nfs_calls[] = {
+	{ 777, 3, 5 },
+	{ 5 * PAGE + 1, PAGE + 1, 4095 },
+	{ 64 * KiB - 100, 3 * NFS_IOSIZE + 333, 7 },
+	{ 300 * KiB + 13, 256 * KiB + 4099, 1 },
+};
+#define NFS_VEC		3
+#define NFS_VEC_OFF	(700 * KiB + 3)
+static const long nfs_vec_len[NFS_VEC] = { 1000, 3 * PAGE + 17, NFS_IOSIZE + 5 };
+#define NFS_VEC_BOFF(k)	(11 + 1000 * (k))
+#define NFS_FILE_BYTES	(MiB + 4321)
+/* A read across the end of the file: it returns NFS_SHORT bytes. */
+#define NFS_SHORT	5000L
+
+static long nfs_vec_total(void)
+{
+	long n = 0;
+	int k;
+
+	for (k = 0; k < NFS_VEC; k++)
+		n += nfs_vec_len[k];
+	return n;
+}
+
+/* Whether the server's file holds the pattern at [off, off + len). */
+static bool nfs_check_server(struct result *r, const char *name, long off, long len,
+			     uint64_t seed)
+{
+	char path[64];
+	unsigned char *b = malloc(len);
+	long bad = -1;
+	int fd;
+
+	snprintf(path, sizeof(path), NFS_EXPORT "/%s", name);
+	fd = open(path, O_RDONLY);
+	if (!b || fd < 0 || pread(fd, b, len, off) != len) {
+		fail(r, "read the server's file");
+	} else if ((bad = bcheck(b, len, off, seed)) >= 0) {
+		snprintf(r->reason, sizeof(r->reason), "server's %s differs at byte %ld",
+			 name, off + bad);
+		r->data_ok = false;
+	}
+	if (fd >= 0)
+		close(fd);
+	free(b);
+	return bad < 0 && r->data_ok;
+}
+
+/*
+ * The calls of nfs_calls (and the vectored one) on fd, each from (into)
+ * its own buffer, filled with (checked against) the pattern; pins are
+ * counted across the calls, not the checks. Returns bytes moved.
+ */
+static long nfs_calls_rw(struct result *r, int fd, bool write_op, uint64_t seed,
+			 bool measure)
+{
+	size_t alloc = 2 * MiB;
+	unsigned char *mem = buf_alloc(alloc), *p;
+	struct iovec iov[NFS_VEC];
+	struct pins before;
+	long done = 0, bad;
+	size_t i;
+	int k;
+
+	if (!mem) {
+		fail(r, "mmap");
+		return 0;
+	}
+	/* Each call's buffer: its own pages, at its own page offset. */
+	for (p = mem, i = 0; i < sizeof(nfs_calls) / sizeof(nfs_calls[0]); i++) {
+		if (write_op)
+			bfill(p + nfs_calls[i].boff, nfs_calls[i].len, nfs_calls[i].off, seed);
+		p += (nfs_calls[i].boff + nfs_calls[i].len + PAGE) / PAGE * PAGE;
+	}
+	for (k = 0; k < NFS_VEC; k++) {
+		iov[k].iov_base = p + NFS_VEC_BOFF(k);
+		iov[k].iov_len = nfs_vec_len[k];
+		p += (NFS_VEC_BOFF(k) + nfs_vec_len[k] + PAGE) / PAGE * PAGE;
+	}
+	for (k = 0; write_op && k < NFS_VEC; k++) {
+		long off = NFS_VEC_OFF;
+		int j;
+
+		for (j = 0; j < k; j++)
+			off += nfs_vec_len[j];
+		bfill(iov[k].iov_base, nfs_vec_len[k], off, seed);
+	}
+	if (measure)
+		measure_start(&before);
+	for (p = mem, i = 0; i < sizeof(nfs_calls) / sizeof(nfs_calls[0]); i++) {
+		unsigned char *b = p + nfs_calls[i].boff;
+		ssize_t n = write_op ? pwrite(fd, b, nfs_calls[i].len, nfs_calls[i].off)
+				     : pread(fd, b, nfs_calls[i].len, nfs_calls[i].off);
+
+		if (n != nfs_calls[i].len) {
+			if (n >= 0)
+				errno = EIO;
+			fail(r, write_op ? "pwrite" : "pread");
+		} else {
+			done += n;
+		}
+		p += (nfs_calls[i].boff + nfs_calls[i].len + PAGE) / PAGE * PAGE;
+	}
+	if ((write_op ? pwritev(fd, iov, NFS_VEC, NFS_VEC_OFF)
+		      : preadv(fd, iov, NFS_VEC, NFS_VEC_OFF)) != nfs_vec_total()) {
+		fail(r, write_op ? "pwritev" : "preadv");
+	} else {
+		done += nfs_vec_total();
+	}
+	if (measure)
+		measure_end(r, &before);
+	if (!write_op && r->data_ok) {
+		for (p = mem, i = 0; i < sizeof(nfs_calls) / sizeof(nfs_calls[0]); i++) {
+			bad = bcheck(p + nfs_calls[i].boff, nfs_calls[i].len,
+				     nfs_calls[i].off, seed);
+			if (bad >= 0 && r->data_ok) {
+				snprintf(r->reason, sizeof(r->reason),
+					 "read back differs at byte %ld", nfs_calls[i].off + bad);
+				r->data_ok = false;
+			}
+			p += (nfs_calls[i].boff + nfs_calls[i].len + PAGE) / PAGE * PAGE;
+		}
+		for (k = 0; k < NFS_VEC && r->data_ok; k++) {
+			long off = NFS_VEC_OFF;
+			int j;
+
+			for (j = 0; j < k; j++)
+				off += nfs_vec_len[j];
+			bad = bcheck(iov[k].iov_base, nfs_vec_len[k], off, seed);
+			if (bad >= 0) {
+				snprintf(r->reason, sizeof(r->reason),
+					 "preadv back differs at byte %ld", off + bad);
+				r->data_ok = false;
+			}
+		}
+	}
+	buf_free(mem, alloc);
+	return done;
+}
+
+/* Every call's range of the server's file holds the pattern. */
+static void nfs_check_calls(struct result *r, const char *name, uint64_t seed)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(nfs_calls) / sizeof(nfs_calls[0]) && r->data_ok; i++)
+		nfs_check_server(r, name, nfs_calls[i].off, nfs_calls[i].len, seed);
+	if (r->data_ok)
+		nfs_check_server(r, name, NFS_VEC_OFF, nfs_vec_total(), seed);
+}
+
+static int nfs_open(struct result *r, const char *name, int flags)
+{
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), NFS_DIR "/%s", name);
+	fd = open(path, flags | O_DIRECT, 0644);
+	if (fd < 0)
+		fail(r, "open O_DIRECT on NFS");
+	return fd;
+}
+
+/* O_DIRECT writes through the mount; checked on the server and read back. */
+static void nfs_direct_write(struct result *r)
+{
+	int fd;
+
+	if (!need_nfs(r))
+		return;
+	fd = nfs_open(r, "direct-write.dat", O_RDWR | O_CREAT | O_TRUNC);
+	if (fd < 0)
+		return;
+	r->data_ok = true;
+	r->bytes = nfs_calls_rw(r, fd, true, 61, true);
+	nfs_check_calls(r, "direct-write.dat", 61);
+	if (r->data_ok)
+		nfs_calls_rw(r, fd, false, 61, false);	/* O_DIRECT read back */
+	close(fd);
+	snprintf(r->note, sizeof(r->note), "NFSv%s over loopback, wsize %ld: %zu pwrite "
+		 "(3 B to 260 KiB, odd offsets and buffers) and a %d-segment pwritev; "
+		 "checked on the server's tmpfs and read back O_DIRECT", nfs_vers,
+		 NFS_IOSIZE, sizeof(nfs_calls) / sizeof(nfs_calls[0]), NFS_VEC);
+}
+
+/* The server writes the file; O_DIRECT reads through the mount. */
+static void nfs_direct_read(struct result *r)
+{
+	unsigned char *mem, *big;
+	struct pins before;
+	ssize_t n;
+	int fd, sfd;
+
+	if (!need_nfs(r))
+		return;
+	big = malloc(NFS_FILE_BYTES);
+	sfd = open(NFS_EXPORT "/direct-read.dat", O_RDWR | O_CREAT | O_TRUNC, 0644);
+	if (!big || sfd < 0) {
+		fail(r, "create the server's file");
+		free(big);
+		return;
+	}
+	bfill(big, NFS_FILE_BYTES, 0, 62);
+	n = pwrite(sfd, big, NFS_FILE_BYTES, 0);
+	close(sfd);
+	free(big);
+	if (n != NFS_FILE_BYTES) {
+		fail(r, "write the server's file");
+		return;
+	}
+	fd = nfs_open(r, "direct-read.dat", O_RDONLY);
+	if (fd < 0)
+		return;
+	r->data_ok = true;
+	r->bytes = nfs_calls_rw(r, fd, false, 62, true);
+	/* Across the end of the file: a short read. */
+	mem = buf_alloc(4 * NFS_IOSIZE);
+	if (mem) {
+		measure_start(&before);
+		n = pread(fd, mem + 9, 3 * NFS_IOSIZE + 5, NFS_FILE_BYTES - NFS_SHORT);
+		measure_end(r, &before);
+		if (n != NFS_SHORT) {
+			if (r->data_ok)
+				snprintf(r->reason, sizeof(r->reason), "read across the end: "
+					 "%zd B, want %ld", n, NFS_SHORT);
+			r->data_ok = false;
+		} else if (bcheck(mem + 9, NFS_SHORT, NFS_FILE_BYTES - NFS_SHORT, 62) >= 0) {
+			if (r->data_ok)
+				snprintf(r->reason, sizeof(r->reason), "read across the end differs");
+			r->data_ok = false;
+		} else {
+			r->bytes += n;
+		}
+		buf_free(mem, 4 * NFS_IOSIZE);
+	}
+	close(fd);
+	snprintf(r->note, sizeof(r->note), "NFSv%s over loopback, rsize %ld: %zu pread "
+		 "(3 B to 260 KiB, odd offsets and buffers), a %d-segment preadv and a "
+		 "short read across the end of a file the server wrote", nfs_vers, NFS_IOSIZE,
+		 sizeof(nfs_calls) / sizeof(nfs_calls[0]), NFS_VEC);
+}
+
+/* NFS takes any size, offset and buffer address for O_DIRECT. */
+static void fio_nfs(struct result *r)
+{
+	if (!need_nfs(r))
+		return;
+	fio_run(r, NFS_DIR "/fio.dat (fs/nfs/direct.c)",
+		FIO_GLOBAL "filename=" NFS_DIR "/fio.dat\n"
+		"[bs1000-psync]\nrw=write\nbs=1000\nbs_unaligned=1\nmem_align=3\n"
+		"size=256k\nioengine=psync\n"
+		"[bs512-70000-libaio]\nstonewall\nrw=randwrite\nbsrange=512-70000\n"
+		"bs_unaligned=1\nmem_align=5\nsize=1m\noffset=1m\nioengine=libaio\niodepth=4\n"
+		"[bs4k-64k-io_uring]\nstonewall\nrw=randwrite\nbsrange=4k-64k\nsize=1m\n"
+		"offset=2m\nioengine=io_uring\niodepth=4\n");
+}
+
+/* ---- vmsplice: user pages in a pipe (fs/splice.c iter_to_pipe) --------- */
+
+/*
+ * vmsplice() of user memory into a pipe: iter_to_pipe() takes the pages
+ * of the iovecs, up to 16 per round, and makes each a pipe_buffer of
+ * user_page_pipe_buf_ops; the reader, tee() (pipe_buf_get()), splice()
+ * to a file, or the last close release them. The data: VMS_SEG0 bytes
+ * at page offset VMS_BOFF0 (41 pages, so three rounds), then VMS_SEG1 at
+ * VMS_BOFF1 of another buffer; the pipe is VMS_PIPE bytes, room for all.
+ */
+#define VMS_SEG0	(40 * PAGE - 1227)
+#define VMS_BOFF0	1234
+#define VMS_SEG1	333L
+#define VMS_BOFF1	77
+#define VMS_TOTAL	(VMS_SEG0 + VMS_SEG1)
+#define VMS_PIPE	(256 * KiB)
+#define VMS_MEM		(42 * PAGE)
+
+/* Read exactly len bytes (less at EOF); -1 on error. */
+static long read_exact(int fd, void *buf, long len)
+{
+	long done = 0;
+	ssize_t n;
+
+	while (done < len && (n = read(fd, (char *)buf + done, len - done)) > 0)
+		done += n;
+	return n < 0 && done < len ? -1 : done;
+}
+
+struct vms {
+	unsigned char *mem;	/* VMS_MEM bytes: the two segments' pages */
+	unsigned char *ref;	/* what the pipe must hold */
+	int p[2];
+};
+
+static void vms_close(struct vms *v)
+{
+	if (v->p[0] >= 0)
+		close(v->p[0]);
+	if (v->p[1] >= 0)
+		close(v->p[1]);
+	v->p[0] = v->p[1] = -1;
+}
+
+static void vms_free(struct vms *v)
+{
+	vms_close(v);
+	buf_free(v->mem, VMS_MEM);
+	free(v->ref);
+}
+
+/* A pipe of VMS_PIPE bytes; fails the scenario and returns -1 if not. */
+static int vms_pipe(struct result *r, int p[2])
+{
+	if (pipe2(p, O_CLOEXEC)) {
+		fail(r, "pipe2");
+		p[0] = p[1] = -1;
+		return -1;
+	}
+	if (fcntl(p[1], F_SETPIPE_SZ, VMS_PIPE) < (int)VMS_PIPE) {
+		fail(r, "F_SETPIPE_SZ");
+		return -1;
+	}
+	return 0;
+}
+
+/* The buffers and the pipe; then vmsplice all of it in (measured by the caller). */
+static int vms_setup(struct result *r, struct vms *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->p[0] = v->p[1] = -1;
+	v->mem = buf_alloc(VMS_MEM);
+	v->ref = malloc(VMS_TOTAL);
+	if (!v->mem || !v->ref) {
+		fail(r, "mmap");
+		return -1;
+	}
+	if (vms_pipe(r, v->p))
+		return -1;
+	bfill(v->mem + VMS_BOFF0, VMS_SEG0, 0, 71);
+	bfill(v->mem + 41 * PAGE + VMS_BOFF1, VMS_SEG1, VMS_SEG0, 71);
+	bfill(v->ref, VMS_TOTAL, 0, 71);
+	r->data_ok = true;
+	r->bytes = VMS_TOTAL;
+	return 0;
+}
+
+static int vms_splice_in(struct result *r, struct vms *v)
+{
+	struct iovec iov[2] = {
+		{ v->mem + VMS_BOFF0, VMS_SEG0 },
+		{ v->mem + 41 * PAGE + VMS_BOFF1, VMS_SEG1 },
+	};
+	ssize_t n = vmsplice(v->p[1], iov, 2, 0);
+
+	if (n != VMS_TOTAL) {
+		if (n >= 0) {
+			snprintf(r->reason, sizeof(r->reason), "vmsplice took %zd of %ld B",
+				 n, (long)VMS_TOTAL);
+			r->data_ok = false;
+		}
+		fail(r, "vmsplice");
+		return -1;
+	}
+	return 0;
+}
+
+/* Read len bytes of pipe fd and compare them with ref. */
+static void vms_drain(struct result *r, int fd, const unsigned char *ref, long len,
+		      const char *what)
+{
+	unsigned char *got = malloc(len);
+	long n;
+
+	if (!got) {
+		fail(r, "malloc");
+		return;
+	}
+	n = read_exact(fd, got, len);
+	if (n != len) {
+		if (n >= 0)
+			errno = EIO;
+		fail(r, what);
+	} else if (memcmp(got, ref, len)) {
+		if (r->data_ok)
+			snprintf(r->reason, sizeof(r->reason), "%s: data differs", what);
+		r->data_ok = false;
+	}
+	free(got);
+}
+
+/* vmsplice, unmap the buffers (the pipe keeps the pages), read it all. */
+static void vmsplice_read(struct result *r)
+{
+	struct pins before;
+	struct vms v;
+
+	if (!vms_setup(r, &v)) {
+		measure_start(&before);
+		if (!vms_splice_in(r, &v)) {
+			buf_free(v.mem, VMS_MEM);
+			v.mem = NULL;
+			vms_drain(r, v.p[0], v.ref, VMS_TOTAL, "read the pipe");
+		}
+		vms_close(&v);
+		measure_end(r, &before);
+	}
+	vms_free(&v);
+	snprintf(r->note, sizeof(r->note), "vmsplice %ld B (2 iovecs, 42 pages, page "
+		 "offset %d), buffers unmapped, then read()", (long)VMS_TOTAL, VMS_BOFF0);
+}
+
+/* vmsplice, tee() to a second pipe (pipe_buf_get()), read both. */
+static void vmsplice_tee(struct result *r)
+{
+	struct pins before;
+	int q[2] = { -1, -1 };
+	long done = 0;
+	struct vms v;
+
+	if (!vms_setup(r, &v) && !vms_pipe(r, q)) {
+		measure_start(&before);
+		if (!vms_splice_in(r, &v)) {
+			while (done < VMS_TOTAL) {
+				ssize_t n = tee(v.p[0], q[1], VMS_TOTAL - done, 0);
+
+				if (n <= 0) {
+					fail(r, "tee");
+					break;
+				}
+				done += n;
+			}
+			/* tee() copies the buffers: both pipes hold all of it. */
+			if (done == VMS_TOTAL) {
+				vms_drain(r, q[0], v.ref, VMS_TOTAL, "read the tee'd pipe");
+				vms_drain(r, v.p[0], v.ref, VMS_TOTAL, "read the first pipe");
+			}
+		}
+		vms_close(&v);
+		close(q[0]);
+		close(q[1]);
+		q[0] = q[1] = -1;
+		measure_end(r, &before);
+	}
+	if (q[0] >= 0)
+		close(q[0]);
+	if (q[1] >= 0)
+		close(q[1]);
+	vms_free(&v);
+	snprintf(r->note, sizeof(r->note), "vmsplice %ld B, tee() all of it to a second "
+		 "pipe, read both", (long)VMS_TOTAL);
+}
+
+/* vmsplice, splice() the pipe to a file at an odd offset, check the file. */
+static void vmsplice_splice(struct result *r)
+{
+	const char *path = "/tmp/vmsplice.dat";
+	unsigned char *got = NULL;
+	struct pins before;
+	loff_t off = 4097;
+	long done = 0;
+	struct vms v;
+	int fd = -1;
+
+	if (!vms_setup(r, &v)) {
+		fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (fd < 0)
+			fail(r, "open a file on the rootfs");
+	}
+	if (fd >= 0) {
+		measure_start(&before);
+		if (!vms_splice_in(r, &v)) {
+			while (done < VMS_TOTAL) {
+				ssize_t n = splice(v.p[0], NULL, fd, &off, VMS_TOTAL - done, 0);
+
+				if (n <= 0) {
+					fail(r, "splice to the file");
+					break;
+				}
+				done += n;
+			}
+		}
+		vms_close(&v);
+		measure_end(r, &before);
+		got = malloc(VMS_TOTAL);
+		if (r->data_ok && (!got || pread(fd, got, VMS_TOTAL, 4097) != VMS_TOTAL))
+			fail(r, "read the file back");
+		else if (r->data_ok && memcmp(got, v.ref, VMS_TOTAL)) {
+			snprintf(r->reason, sizeof(r->reason), "the file differs");
+			r->data_ok = false;
+		}
+		close(fd);
+		unlink(path);
+	}
+	free(got);
+	vms_free(&v);
+	snprintf(r->note, sizeof(r->note), "vmsplice %ld B, splice() to a tmpfs file at "
+		 "offset 4097, file read back", (long)VMS_TOTAL);
+}
+
+/* vmsplice, read a part, close with the rest unread: released unconsumed. */
+static void vmsplice_close(struct result *r)
+{
+	struct pins before;
+	struct vms v;
+
+	if (!vms_setup(r, &v)) {
+		measure_start(&before);
+		if (!vms_splice_in(r, &v))
+			vms_drain(r, v.p[0], v.ref, 5000, "read the first 5000 B");
+		vms_close(&v);
+		measure_end(r, &before);
+	}
+	vms_free(&v);
+	snprintf(r->note, sizeof(r->note), "vmsplice %ld B, read 5000 B, close both ends "
+		 "with the rest unread", (long)VMS_TOTAL);
+}
+
 /* ---- control: the counters do move when something pins --------------- */
 
 struct gup_test {
@@ -3180,6 +3871,13 @@ static const struct scenario scenarios[] = {
 	{ "fio-zonefs", fio_zonefs },
 	{ "fio-fuse", fio_fuse },
 	{ "fio-ublk", fio_ublk },
+	{ "nfs-direct-write", nfs_direct_write },
+	{ "nfs-direct-read", nfs_direct_read },
+	{ "fio-nfs", fio_nfs },
+	{ "vmsplice-read", vmsplice_read },
+	{ "vmsplice-tee", vmsplice_tee },
+	{ "vmsplice-splice", vmsplice_splice },
+	{ "vmsplice-close", vmsplice_close },
 	{ "uprobe-refctr", uprobe_refctr },
 	{ "procmem-rw", procmem_rw },
 	/* Last: it leaves a TOMOYO policy behind. */
@@ -3292,6 +3990,7 @@ int main(int argc, char **argv, char **envp)
 	zonefs_setup();
 	fuse_setup();
 	ublk_setup();
+	nfs_setup();
 	for (i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++) {
 		struct result r;
 
@@ -3306,6 +4005,7 @@ int main(int argc, char **argv, char **envp)
 	}
 	fuse_teardown();
 	ublk_teardown();
+	nfs_teardown();
 	sync();
 	kernel_log();
 	clock_gettime(CLOCK_MONOTONIC, &t1);

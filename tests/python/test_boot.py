@@ -449,3 +449,72 @@ def test_fio_verdict_of_the_probe_on_real_fio_runs(tmp_path: Path) -> None:
 	data.write_bytes(b'\x5a' * (256 << 10))
 	bad = fio('bad', '--rw=read', '--verify_only=1')
 	assert not bad['data_ok'] and bad['fio'].startswith('FAIL: '), bad
+
+
+# ---- NFS direct I/O and vmsplice ----
+
+def test_probe_runs_the_scenarios_in_order() -> None:
+	"""pinprobe.c's scenario table names the scenarios of SCENARIOS, in
+	its order (the report's)."""
+	text = boot.PROBE_SRC.read_text()
+	table = text[text.index('static const struct scenario scenarios[]'):]
+	table = table[:table.index('\n};')]
+	import re
+	assert re.findall(r'\{ "([\w-]+)", \w+ \}', table) == list(boot.SCENARIOS)
+
+
+def test_nfs_and_vmsplice_mapping() -> None:
+	"""fs/nfs/direct.c and fs/splice.c expect their scenarios to pin; the
+	containers that own the pins (nfs_page, pipe_buffer) are reached
+	through them."""
+	nfs = ['nfs-direct-write', 'nfs-direct-read', 'fio-nfs']
+	vms = ['vmsplice-read', 'vmsplice-tee', 'vmsplice-splice', 'vmsplice-close']
+	assert boot.SCENARIOS_OF_FILE['fs/nfs/direct.c'] == nfs
+	assert boot.SCENARIOS_OF_FILE['fs/splice.c'] == vms
+	r = {x.file: x for x in boot.reach(['fs/nfs/direct.c', 'fs/nfs/pagelist.c',
+					    'include/linux/nfs_page.h', 'fs/splice.c',
+					    'include/linux/pipe_fs_i.h'])}
+	assert not any(x.unreached or x.cannot_run for x in r.values())
+	assert r['fs/nfs/pagelist.c'].scenarios == r['include/linux/nfs_page.h'].scenarios == nfs
+	assert r['include/linux/pipe_fs_i.h'].scenarios == vms
+	exp = boot.expectations(nfs + vms, boot.EXPECT_REF)
+	assert all(exp[n] == boot.EXPECT_PIN for n in nfs + vms)
+	assert exp['fuse-direct-write'] == boot.EXPECT_REF
+
+
+@pytest.mark.parametrize('kver', ['6.1', '6.12'])
+def test_nfs_scenarios_need_nfsd(kver: str, tmp_path: Path, monkeypatch) -> None:
+	"""Both fragments build the guest's NFS server and NFSv4.2 client; a
+	fragment without nfsd lets the NFS scenarios skip (the probe says why)
+	and nothing else; vmsplice needs no config."""
+	frag = TOP / 'scripts' / 'configs' / f'{kver}.config'
+	cfg = build.read_config(frag)
+	for sym in ('CONFIG_NFSD', 'CONFIG_NFSD_V4', 'CONFIG_NFS_V4', 'CONFIG_NFS_V4_1',
+		    'CONFIG_NFS_V4_2', 'CONFIG_INOTIFY_USER'):
+		assert cfg.get(sym) == 'y', sym
+	from pinconv import tree as tr
+	t = tr.Tree(path=tmp_path, kver=kver, version=f'{kver}.7', generation='get', base='',
+		    origin='t')
+	assert not {'nfs-direct-write', 'vmsplice-read'} & set(boot.unconfigured(t))
+	(tmp_path / f'{kver}.config').write_text(
+		''.join(l + '\n' for l in frag.read_text().splitlines()
+			if not l.startswith('CONFIG_NFSD')))
+	monkeypatch.setattr(build, 'CONFIGS', tmp_path)
+	off = set(boot.unconfigured(t)) - {'ublk-write', 'ublk-read', 'fio-ublk'}
+	assert off == {'nfs-direct-write', 'nfs-direct-read', 'fio-nfs'}
+	exp = boot.expectations(boot.SCENARIOS_OF_FILE['fs/nfs/direct.c'], boot.EXPECT_REF, off)
+	skipped = {'scenario': 'nfs-direct-read', 'skipped': True,
+		   'reason': 'no nfsd (CONFIG_NFSD, CONFIG_NFSD_V4, CONFIG_NFS_V4)'}
+	assert boot.judge_one('nfs-direct-read', skipped, exp['nfs-direct-read'], []).status == 'skip'
+	assert boot.judge_one('nfs-direct-read', skipped, boot.EXPECT_PIN, []).status == 'fail'
+
+
+def test_initramfs_has_the_nfs_directories() -> None:
+	"""The export's mount point and nfsd's legacy client-tracking directory
+	(no nfsdcld in the guest) are in the initramfs, parents first."""
+	dirs = boot.INITRAMFS_DIRS
+	for d in ('srv', 'var/lib/nfs/v4recovery'):
+		assert d in dirs
+	for i, d in enumerate(dirs):
+		parent = str(Path(d).parent)
+		assert parent == '.' or parent in dirs[:i], d

@@ -152,3 +152,69 @@ def test_missing_fuse_unpin_fails(tip: str) -> None:
 	assert fuse <= named, (fuse - named, p.stdout[-3000:])
 	assert any('acquired' in l and 'released' in l for l in fails), fails
 	assert named <= fuse | {'kernel-log'}, named
+
+
+# ---- NFS direct I/O (6.1 and 6.12) and vmsplice (6.12): the containers ----
+
+def workspace_git(kver: str, *args: str) -> str:
+	return subprocess.run(['git', *args], cwd=tree.work_dir() / f'linux-{kver}', check=True,
+			      text=True, capture_output=True).stdout.strip()
+
+
+def container_put_page(text: str, fn: str, unpin: str, put: str) -> Tuple[str, int]:
+	"""text with the unpin call of function fn (the release of the
+	container that owns the pin) made a put_page(): the count of calls
+	replaced."""
+	start = text.index(f'\n{fn}(') if f'\n{fn}(' in text else text.index(f' {fn}(')
+	end = text.index('\n}\n', start)
+	body, n = re.subn(re.escape(unpin), put, text[start:end])
+	return text[:start] + body + text[end:], n
+
+
+@pytest.fixture(scope='module')
+def tip612(tmp_path_factory: pytest.TempPathFactory) -> str:
+	"""The 6.12 series tip (make spatch KVER=6.12, outputs aside)."""
+	out = tmp_path_factory.mktemp('spatch612')
+	p = pinconv('spatch', '--kver', '6.12',
+		    env={'PINCONV_OUT': str(out), 'PINCONV_AUTHOR': committed_author('6.12')})
+	assert p.returncode == 0, p.stdout[-2000:] + p.stderr
+	return workspace_git('6.12', 'rev-parse', tree.BRANCH)
+
+
+@pytest.mark.parametrize('kver', ['6.1', '6.12'])
+def test_missing_nfs_container_unpin_fails(kver: str, request: pytest.FixtureRequest) -> None:
+	"""fs/nfs/pagelist.c nfs_clear_request() with the unpin of a PG_PINNED
+	request's page made a put_page() (the series pins in fs/nfs/direct.c
+	and hands the pin to the nfs_page): every O_DIRECT read and write
+	through the guest's NFS mount leaks its pins, and the boot test fails
+	naming the NFS scenarios. On 6.12 fs/splice.c's pipe buffer release
+	(user_page_pipe_buf_release(), under PIPE_BUF_FLAG_PINNED) is broken
+	the same way in the same commit, and the vmsplice scenarios are named
+	too."""
+	tip = request.getfixturevalue('tip' if kver == '6.1' else 'tip612')
+	ws = tree.work_dir() / f'linux-{kver}'
+	changed = workspace_git(kver, 'diff', '--name-only', f'{tree.BASE_TAG}..{tip}').split()
+	if 'fs/nfs/pagelist.c' not in changed:
+		pytest.skip(f'the {kver} series does not hand NFS pins to the nfs_page yet')
+	path = 'fs/nfs/pagelist.c'
+	text, n = container_put_page(workspace_git(kver, 'cat-file', '-p', f'{tip}:{path}'),
+				     'nfs_clear_request', 'unpin_user_page(page);', 'put_page(page);')
+	assert n == 1, 'nfs_clear_request() no longer unpins a PG_PINNED page'
+	bad = commit_file(ws, tip, path, text, 'NFS: put_page() the pinned pages (boot test)\n')
+	expect = set(boot.SCENARIOS_OF_FILE['fs/nfs/direct.c'])
+	if kver == '6.12' and 'fs/splice.c' in changed:
+		path = 'fs/splice.c'
+		text, n = container_put_page(workspace_git(kver, 'cat-file', '-p', f'{tip}:{path}'),
+					     'user_page_pipe_buf_release', 'unpin_user_page(buf->page);',
+					     'put_page(buf->page);')
+		assert n == 1, 'user_page_pipe_buf_release() no longer unpins a pinned buffer'
+		bad = commit_file(ws, bad, path, text,
+				  'splice: put_page() the pinned pipe buffers (boot test)\n')
+		expect |= set(boot.SCENARIOS_OF_FILE['fs/splice.c'])
+	p = pinconv('boottest', '--kver', kver, '--rev', bad)
+	assert p.returncode == 1, p.stdout[-4000:] + p.stderr
+	fails = [l for l in p.stdout.splitlines() if 'tip: FAIL ' in l]
+	named = {re.search(r'tip: FAIL ([\w-]+):', l).group(1) for l in fails}
+	assert expect <= named, (expect - named, p.stdout[-3000:])
+	assert any('acquired' in l and 'released' in l for l in fails), fails
+	assert named <= expect | {'kernel-log'}, named
