@@ -58,7 +58,7 @@ def test_patches_are_kernel_style(kver: str) -> None:
 	for p in patches:
 		text = p.path.read_text()
 		# 'subsystem: what', as the subsystem's own log writes it
-		assert re.match(r'^[a-z0-9/_.,-]+(, [a-z0-9/_.-]+)*: \S', p.subject), p.subject
+		assert re.match(r'^[A-Za-z0-9/_.,-]+(, [A-Za-z0-9/_.-]+)*: \S', p.subject), p.subject
 		assert text.startswith('From 0000000000000000000000000000000000000000 ')
 		assert p.author_name == AUTHOR and p.author_email == EMAIL
 		assert f'\nDate: {DATE}\n' in text
