@@ -110,11 +110,14 @@ def test_seed_files_converted_or_reviewed(KVER: str) -> None:
 		review = [s for s in sites if s['status'] == 'review']
 		assert f in touched or (review and all(s['reason'] for s in review)), f
 		assert all(s['status'] in ('converted', 'review') for s in sites), (f, sites)
-	if KVER == '6.12':
-		nfs = [s for s in rep['sites'] if s['file'] == 'fs/nfs/direct.c' and s['status'] == 'review']
-		assert {s['function'] for s in nfs} == {'nfs_direct_read_schedule_iovec',
-							'nfs_direct_write_schedule_iovec'}
-		assert all('nfs_page_create_from_page' in s['reason'] for s in nfs)
+	# NFS direct I/O: both paths converted by ownership transfer (the
+	# nfs_page owns the pin), on both trees.
+	nfs = [s for s in rep['sites'] if s['file'] == 'fs/nfs/direct.c' and s['api'] in acquires]
+	assert {s['function'] for s in nfs} == {'nfs_direct_read_schedule_iovec',
+						'nfs_direct_write_schedule_iovec'}
+	for s in nfs:
+		assert s['status'] == 'converted' and s['rule'] == 'container/nfs_page_pin', s
+		assert 'ownership transfer' in s['reason'] and 'nfs_clear_request()' in s['reason'], s
 
 
 @pytest.mark.parametrize('KVER', KVERS)
