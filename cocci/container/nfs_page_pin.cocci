@@ -6,14 +6,17 @@
 /// request keeps each page past the function: it took a reference of its
 /// own and the caller dropped the caller's. Move the pin into the
 /// container instead: the pages are acquired with the tree's pin API, each
-/// page goes to the constructor that takes over the caller's pin (the
-/// overlay's nfs_create_request_pinned() before 6.6,
-/// nfs_page_create_from_extracted_page() with iov_iter_extract_will_pin()
-/// from 6.6), its slot in the array is cleared once the request owns it,
-/// and the caller's release helper unpins only what is left: the pages
-/// that were never handed over (a failed constructor, a loop left early).
-/// Before 6.6 the acquire becomes the overlay's iov_iter_pin_pages_alloc();
-/// from 6.6, iov_iter_extract_pages(), and the helper runs only when
+/// page goes to the constructor that takes over the caller's pin, its
+/// slot in the array is cleared once the request owns it, and the
+/// caller's release helper unpins only what is left: the pages that were
+/// never handed over (a failed constructor, a loop left early). The
+/// constructor the tree has decides the form (see CONTAINERS below):
+/// nfs_create_request() (6.1's generation) becomes the overlay's
+/// nfs_create_request_pinned() and the acquire its
+/// iov_iter_pin_pages_alloc(); nfs_page_create_from_page() (the
+/// iov_iter_extract_pages() generation, 6.12) becomes
+/// nfs_page_create_from_extracted_page(..., iov_iter_extract_will_pin()),
+/// the acquire iov_iter_extract_pages(), and the helper runs only when
 /// iov_iter_extract_will_pin().
 /// Converted only when another C file of the directory defines the
 /// pin-owning constructor and releases a PG_PINNED page with
