@@ -14,6 +14,7 @@ a site or counted separately as a definition, declaration, comment,
 preprocessor line or other mention.
 """
 
+import functools
 import hashlib
 import json
 import os
@@ -194,14 +195,20 @@ def supplied(tree: Tree, reason: str) -> Optional[str]:
 		return None
 	name = m.group(1)
 	added = re.compile(rf'^\+(?:#define\s+{name}\b|[A-Za-z_][\w\s\*]*\b{name}\()', re.M)
-	try:
-		patches = overlay.read_series(overlay.overlay_dir(tree.kver))
-	except Error:
-		return None
-	for p in patches:
-		if added.search(p.read_text(errors='replace')):
-			return f'kernel-overlay/{tree.kver}/{p.name}'
+	for pname, text in _overlay_texts(tree.kver):
+		if added.search(text):
+			return f'kernel-overlay/{tree.kver}/{pname}'
 	return None
+
+
+@functools.lru_cache(maxsize=None)
+def _overlay_texts(kver: str) -> Tuple[Tuple[str, str], ...]:
+	"""The overlay patches of a tree, by name and text (read once)."""
+	try:
+		patches = overlay.read_series(overlay.overlay_dir(kver))
+	except Error:
+		return ()
+	return tuple((p.name, p.read_text(errors='replace')) for p in patches)
 
 
 def classify(tree: Tree, rev: str, calls: List[Tuple[str, int, str, str, str]],
@@ -218,6 +225,7 @@ def classify(tree: Tree, rev: str, calls: List[Tuple[str, int, str, str, str]],
 			fs = [f for f in res.findings if f.line == line]
 			fs.sort(key=lambda f: f.status != 'convert')
 			finding = fs[0] if fs else None
+		waits = [(f, p) for f in (fs if res else []) for p in [supplied(tree, f.reason)] if p]
 		if api in PIN_APIS:
 			cls, why = 'converted', f'already pins: {api}()'
 		elif pinning_bios and api in ('bio_iov_iter_get_pages', 'bio_release_pages'):
@@ -233,12 +241,11 @@ def classify(tree: Tree, rev: str, calls: List[Tuple[str, int, str, str, str]],
 			rule = finding.rule if finding else ', '.join(res.rules if res else [])
 			why = finding.reason if finding else 'converted together with its acquire'
 			cls, why = 'convertible', f'cocci/{rule}.cocci: {why}'
-		elif finding and any(supplied(tree, f.reason) for f in fs):
+		elif finding and waits:
 			# A container rule waits for the API of a pin-aware container
 			# that this tree's overlay adds: make spatch applies it first.
-			f = next(f for f in fs if supplied(tree, f.reason))
-			cls, why = 'convertible', (f'cocci/{f.rule}.cocci, once '
-						   f'{supplied(tree, f.reason)} is applied '
+			f, patch = waits[0]
+			cls, why = 'convertible', (f'cocci/{f.rule}.cocci, once {patch} is applied '
 						   f'(make spatch applies the overlay first): {f.reason}')
 		elif finding:
 			# The case and its evidence (gup_case) first, then why no rule

@@ -233,11 +233,11 @@ def maintainers(tr: Tree, files: List[str]) -> List[str]:
 	return out
 
 
-def wrap(text: str, width: int = 72, hyphens: bool = False) -> str:
-	"""Fill each paragraph; hyphens=False keeps a path such as
-	Documentation/core-api/... on one line."""
+def wrap(text: str, width: int = 72) -> str:
+	"""Fill each paragraph, never breaking at a hyphen, so that a path such
+	as Documentation/core-api/... stays on one line."""
 	import textwrap
-	return '\n'.join(textwrap.fill(p, width, break_on_hyphens=hyphens, break_long_words=False)
+	return '\n'.join(textwrap.fill(p, width, break_on_hyphens=False, break_long_words=False)
 			 for p in text.split('\n'))
 
 
@@ -349,7 +349,7 @@ def message(tr: Tree, group: str, files: List[str], rules: List[str],
 			f'FOLL_PIN for that (case 1, Direct IO: the data is accessed via '
 			f'the page, not only the struct page), so that the rest of the '
 			f'kernel can tell such pages from pages that are merely referenced '
-			f'(folio_maybe_dma_pinned()).', hyphens=False)
+			f'(folio_maybe_dma_pinned()).')
 		body += '\n\n' + wrap(
 			'Use iov_iter_extract_pages(), which pins the pages of a user-backed '
 			'iterator and takes neither a pin nor a reference on the pages of a '
@@ -362,7 +362,7 @@ def message(tr: Tree, group: str, files: List[str], rules: List[str],
 			'iterator gets a reference with get_page() before it is handed over, '
 			'which the buffer puts as before. The pages not handed to the pipe '
 			'are unpinned only when iov_iter_extract_will_pin(). The acquire '
-			'and its releases change in the same patch:', hyphens=False) + '\n\n'
+			'and its releases change in the same patch:') + '\n\n'
 		return _tail(tr, subject, body, chg, files, rules, name, email)
 	if tr.generation == 'extract':
 		subject = f'{prefix}: pin user pages with iov_iter_extract_pages() in {what}'
@@ -474,17 +474,15 @@ def cover_letter(path: Path, tr: Tree, commits: List[Commit], sites: List[Site])
 			'release the pages where they take them to the tree\'s own API, '
 			'iov_iter_extract_pages() with iov_iter_extract_will_pin() and '
 			'unpin_user_page(), one caller per patch, each acquire together '
-			'with its release. It adds no API; the patches before the first '
-			'conversion come from pinconv\'s kernel overlay for this tree and '
-			'fix what the proof of the conversion found.')
-		if any(c.kind == 'overlay' and 'pipe buffers own a pin' in c.subject
-		       for c in commits):
+			'with its release. The patches before the first conversion come '
+			'from pinconv\'s kernel overlay for this tree: '
+			+ '; '.join(c.subject for c in commits if c.kind == 'overlay') + '.')
+		if any(r.startswith('container/') for c in commits for r in c.rules):
 			blurb += '\n\n' + wrap(
-				'One overlay patch lets a vmsplice() pipe buffer own a pin '
-				'(PIPE_BUF_FLAG_PINNED): a pipe holds the pages it is given '
-				'until a reader consumes them, so the caller that hands pages '
-				'to a pipe leaves the pin to the buffer, released by the '
-				'buffer\'s ops.')
+				'Where a caller hands its pages to a structure that keeps them '
+				'after the call (a pipe buffer, an NFS request), the overlay '
+				'lets that structure own the pin and release it, and the '
+				'caller\'s patch hands the pin over instead of a reference.')
 	else:
 		blurb = wrap(
 			f'This series converts Direct I/O callers of Linux {tr.version} from page '
