@@ -215,13 +215,15 @@ def classify(tree: Tree, rev: str, calls: List[Tuple[str, int, str, str, str]],
 	     results: Dict[str, spatch.FileResult]) -> List[Tuple[str, int, str, str, str, str]]:
 	out = []
 	pinning_bios = bio_pins(tree)
+	# (old api, old line) of each call the rules replace, diffed once per file.
+	replaced = {path: {(o, ln) for _, o, _, ln in changes(res.old, res.new, tree.generation)}
+		    for path, res in results.items()}
 	for path, line, fn, api, kind in calls:
 		res = results.get(path)
 		converted_lines = set()
 		finding = None
 		if res:
-			converted_lines = {ln for _, o, _, ln in changes(res.old, res.new, tree.generation)
-					   if o == api}
+			converted_lines = {ln for o, ln in replaced[path] if o == api}
 			fs = [f for f in res.findings if f.line == line]
 			fs.sort(key=lambda f: f.status != 'convert')
 			finding = fs[0] if fs else None

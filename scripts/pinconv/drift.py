@@ -102,21 +102,54 @@ def moved_dirs(old: Dict[str, str], new: Dict[str, str]) -> List[str]:
 	return sorted(d + '/' for d in diff if not any(o.startswith(d + '/') for o in diff))
 
 
-def changelog(kver: str, old: str, new: str) -> List[str]:
-	"""The first line of each Debian changelog entry after revision old up
-	to new, from the installed package's documentation."""
-	f = Path(f'/usr/share/doc/linux-source-{kver}/changelog.Debian.gz')
+BACKPORT_RE = re.compile(r'~deb\d+u\d+$')
+
+
+def changelog(kver: str, old: str, new: str, path: Optional[Path] = None) -> List[str]:
+	"""The first lines of each Debian changelog entry after revision old up
+	to new, from the installed package's documentation. A bookworm
+	backport (6.12.118-1~deb12u1, 'Rebuild for bookworm') stands for the
+	trixie entry it rebuilds (6.12.118-1), which says what changed; an
+	entry that is only a stable update names its first changes."""
+	f = path or Path(f'/usr/share/doc/linux-source-{kver}/changelog.Debian.gz')
 	if not old or not new or not f.is_file():
 		return []
+	lo, hi = BACKPORT_RE.sub('', old), BACKPORT_RE.sub('', new)
 	out = []
 	text = gzip.open(f, 'rt', errors='replace').read()
-	for m in re.finditer(r'^linux \(([^)]+)\)[^\n]*\n(.*?)^ -- ', text, re.M | re.S):
+	for m in re.finditer(r'^linux(?:-[\d.]+)? \(([^)]+)\)[^\n]*\n(.*?)^ -- ', text, re.M | re.S):
 		ver = m.group(1)
-		if not (newer(ver, old) and not newer(ver, new)):
+		base = BACKPORT_RE.sub('', ver)
+		if not (newer(base, lo) and not newer(base, hi)):
 			continue
-		items = [l.strip()[2:] for l in m.group(2).splitlines() if l.strip().startswith('* ')]
+		items = _entry_items(m.group(2))
 		out.append(f'{ver}: ' + ('; '.join(items[:3]) or 'no entries')
 			   + (f' (+{len(items) - 3} more)' if len(items) > 3 else ''))
+	return out
+
+
+def _entry_items(body: str) -> List[str]:
+	"""A changelog entry's items ('* '), each with its continuation lines;
+	an item that ends in ':' ('New upstream stable update:') is replaced
+	by its sub-items ('- ')."""
+	top: List[Tuple[str, List[str]]] = []
+	for l in body.splitlines():
+		t = l.strip()
+		if t.startswith('* '):
+			top.append((t[2:], []))
+		elif t.startswith('- ') and top:
+			top[-1][1].append(t[2:])
+		elif t and top and not t.startswith('http'):
+			if top[-1][1]:
+				top[-1][1][-1] += ' ' + t
+			else:
+				top[-1] = (top[-1][0] + ' ' + t, top[-1][1])
+	out: List[str] = []
+	for head, subs in top:
+		if head.endswith(':') and subs:
+			out += [f'{head} {subs[0]}'] + subs[1:]
+		else:
+			out.append(head)
 	return out
 
 
@@ -179,12 +212,10 @@ def parse_patch(text: str, kernel: str = '') -> Patch:
 	cc = [l[4:] for l in message.splitlines() if l.startswith('Cc: ')]
 	lines = [l for l in message.splitlines() if not l.startswith('Cc: ')]
 	norm = '\n'.join(lines)
-	# The cover letter's list for review names file:line: lines are input.
-	norm = re.sub(r'^(\s+\S+):\d+ (\w+\(\))', r'\1 \2', norm, flags=re.M)
 	norm = re.sub(r'^base-commit: \w+$', 'base-commit: <base>', norm, flags=re.M)
 	if kernel:
 		norm = norm.replace(f'Linux {kernel}', 'Linux <kernel>')
-	norm = no_lines(norm)
+	norm = decision_text(norm)
 	files: Dict[str, List[Hunk]] = {}
 	if sep:
 		for chunk in diff.split('\ndiff --git '):
@@ -217,13 +248,25 @@ def _first_diff(a: List[str], b: List[str]) -> str:
 	return ''
 
 
+def _first_word_diff(a: str, b: str, around: int = 6) -> str:
+	"""The first place two decision texts differ, a few words either side."""
+	x, y = a.split(), b.split()
+	i = 0
+	while i < min(len(x), len(y)) and x[i] == y[i]:
+		i += 1
+	lo = max(0, i - around)
+	def part(w: List[str]) -> str:
+		return ('... ' if lo else '') + ' '.join(w[lo:i + around]) + \
+			(' ...' if i + around < len(w) else '')
+	return f'{part(x)!r} -> {part(y)!r}'
+
+
 def compare_patch(name: str, old: Patch, new: Patch) -> Verdict:
 	v = Verdict()
 	if old.subject != new.subject:
 		v.changed.append(f'{name}: subject {old.subject!r} -> {new.subject!r}')
 	if old.message != new.message:
-		v.changed.append(f'{name}: message: '
-				 f'{_first_diff(old.message.splitlines(), new.message.splitlines())}')
+		v.changed.append(f'{name}: message: {_first_word_diff(old.message, new.message)}')
 	if old.cc != new.cc:
 		v.drift.append(f'{name}: Cc (get_maintainer.pl) {len(old.cc)} -> {len(new.cc)} '
 			       f'addresses')
@@ -267,17 +310,30 @@ def compare_series(old_dir: Path, new_dir: Path, old_kernel: str = '',
 	return v
 
 
-LINE_RE = re.compile(r'\b(line|lines) \d+(?:-\d+)?')
+# 'line 231', 'lines 12-20', 'lines 12, 30 and 41'
+LINE_RE = re.compile(r'\b(line|lines) \d+(?:-\d+)?(?:(?:,| and|, and) \d+(?:-\d+)?)*\b')
+# 'virt/kvm/kvm_main.c:2858', 'fs/a.c:12:3'
+FILE_LINE_RE = re.compile(r'(\b[\w.+-]+(?:/[\w.+-]+)*\.[chS]):\d+(?::\d+)?\b')
 
 
 def no_lines(text: str) -> str:
-	"""Reasons and messages name lines ('at line 231', '(line 714)'):
-	where the code sits is input, not a decision."""
-	return LINE_RE.sub(r'\1 N', text)
+	"""Reasons and messages name lines ('at line 231', '(line 714)',
+	'fs/a.c:231'): where the code sits is input, not a decision."""
+	return LINE_RE.sub(r'\1 N', FILE_LINE_RE.sub(r'\1:N', text))
+
+
+def decision_text(text: str) -> str:
+	"""What a generated text decides, independent of its layout: its words
+	in order, one space apart, with the line numbers removed. Filling a
+	paragraph moves words between lines (a number that gains a digit pushes
+	'line' and its number apart), so the words are joined before the
+	numbers are taken out; no wrapping of a cover letter, commit message or
+	report can then make a moved line look like a changed decision."""
+	return no_lines(' '.join(text.split()))
 
 
 def _sites(sites: List[Dict], keys: Tuple[str, ...]) -> Counter:
-	return Counter(tuple(no_lines(s[k]) if k == 'reason' else s[k] for k in keys)
+	return Counter(tuple(decision_text(s[k]) if k == 'reason' else s[k] for k in keys)
 		       for s in sites)
 
 

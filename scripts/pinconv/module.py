@@ -129,10 +129,8 @@ def version_blocks(text: str) -> List[Tuple[int, int, int]]:
 
 
 def changed_old_lines(old: str, new: str) -> List[int]:
-	import difflib
-	sm = difflib.SequenceMatcher(a=old.splitlines(), b=new.splitlines(), autojunk=False)
 	out: List[int] = []
-	for op, i1, i2, _, _ in sm.get_opcodes():
+	for op, i1, i2, _, _ in series.line_opcodes(old.splitlines(), new.splitlines()):
 		if op != 'equal':
 			out += list(range(i1 + 1, max(i2, i1 + 1) + 1))
 	return out

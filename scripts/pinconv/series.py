@@ -160,13 +160,36 @@ def function_at(lines: List[str], idx: int) -> str:
 	return ''
 
 
+def line_opcodes(a: Sequence[str], b: Sequence[str]) -> List[Tuple[str, int, int, int, int]]:
+	"""difflib's opcodes of two line lists, with the common head and tail
+	cut off first: a rule changes a few lines of a file, and SequenceMatcher
+	(autojunk off) is quadratic in runs of equal lines, such as a long
+	comment another package revision added above the change."""
+	n = min(len(a), len(b))
+	head = 0
+	while head < n and a[head] == b[head]:
+		head += 1
+	tail = 0
+	while tail < n - head and a[len(a) - 1 - tail] == b[len(b) - 1 - tail]:
+		tail += 1
+	sm = difflib.SequenceMatcher(a=a[head:len(a) - tail], b=b[head:len(b) - tail],
+				     autojunk=False)
+	out: List[Tuple[str, int, int, int, int]] = []
+	if head:
+		out.append(('equal', 0, head, 0, head))
+	for op, i1, i2, j1, j2 in sm.get_opcodes():
+		out.append((op, i1 + head, i2 + head, j1 + head, j2 + head))
+	if tail:
+		out.append(('equal', len(a) - tail, len(a), len(b) - tail, len(b)))
+	return out
+
+
 def changes(old: str, new: str, generation: str = 'get') -> List[Tuple[str, str, str, int]]:
 	"""(function, old api, new api, old line) for each replaced call."""
 	pin_of = PIN_OF_EXTRACT if generation == 'extract' else PIN_OF
 	a, b = old.splitlines(), new.splitlines()
 	out = []
-	sm = difflib.SequenceMatcher(a=a, b=b, autojunk=False)
-	for op, i1, i2, j1, j2 in sm.get_opcodes():
+	for op, i1, i2, j1, j2 in line_opcodes(a, b):
 		if op == 'equal':
 			continue
 		olds = ' '.join(a[i1:i2])

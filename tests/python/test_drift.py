@@ -13,7 +13,7 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Dict
+from typing import Dict, List
 
 import pytest
 
@@ -114,6 +114,101 @@ def test_line_numbers_in_reasons_are_drift() -> None:
 	assert drift.compare_spatch(old, new).changed
 
 
+COVER = """From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001
+From: A <a@example.org>
+Subject: [PATCH 0/9] pin user pages
+
+For review:
+{items}
+-- 
+2.39.5
+"""
+
+
+def cover(line: int, at: int, what: str = 'another source of the pointer (wpage)') -> str:
+	from pinconv.series import wrap
+	reason = (f'the pages go to {what} at line {at}: the rule follows them no '
+		  'further (pins and references must not mix)')
+	return COVER.format(items=f'  virt/kvm/kvm_main.c:{line} hva_to_pfn_slow(): '
+			    'get_user_pages_unlocked\n'
+			    + '\n'.join('      ' + l for l in wrap(reason, 66).splitlines()))
+
+
+def test_wrapped_line_numbers_are_drift() -> None:
+	"""Debian's 6.12.118 moved kvm_main.c by 33 lines: the number gained
+	no digit, but the filled paragraph broke before it ('at line' /
+	'2869: the rule'), and a comparison of lines took it for a change."""
+	old = cover(2858, 2869)
+	for line, at in ((2891, 2902), (12858, 12869), (858, 869)):
+		new = cover(line, at)
+		assert old.splitlines() != new.splitlines() or line == 2858
+		v = drift.compare_patch('0000', drift.parse_patch(old), drift.parse_patch(new))
+		assert v.changed == [], (line, v.changed)
+	# a wrapped message is still read word for word
+	v = drift.compare_patch('0000', drift.parse_patch(old),
+				drift.parse_patch(cover(2891, 2902, 'a return')))
+	assert len(v.changed) == 1 and 'a return' in v.changed[0], v.changed
+	# and so is a reason in a report
+	r = 'the pages go to another source of the pointer (wpage) at line 2869: the rule'
+	a = report([site(10, reason=r)])
+	b = report([site(43, reason=r.replace('line 2869', 'line\n  12902'))], '2', 'b2')
+	assert drift.compare_spatch(a, b).changed == []
+	b = report([site(43, reason=r.replace('wpage', 'page'))], '2', 'b2')
+	assert drift.compare_spatch(a, b).changed
+
+
+def test_number_lists_and_file_lines_are_drift() -> None:
+	assert drift.decision_text('at lines 12, 30 and 41; lines 5-7\n fs/a.c:12:3 (line\n 9)') == \
+		'at lines N; lines N fs/a.c:N (line N)'
+	# a count that is not a line is a decision
+	assert drift.decision_text('3 pages at line 4') == '3 pages at line N'
+
+
+CHANGELOG = """linux-6.12 (6.12.118-1~deb12u1) bookworm-security; urgency=high
+
+  * Rebuild for bookworm
+
+ -- B <b@debian.org>  Sat, 28 Nov 2026 10:54:11 +0100
+
+linux (6.12.118-1) trixie-security; urgency=high
+
+  * New upstream stable update:
+    https://www.kernel.org/pub/linux/kernel/v6.x/ChangeLog-6.12.118
+    - smb: client: validate the data area in SMB2_read()
+      (CVE-2026-99272)
+    - rxrpc: Fix update of call->tx_pending
+  * [x86] Revert one thing
+
+ -- B <b@debian.org>  Fri, 27 Nov 2026 10:54:11 +0100
+
+linux-6.12 (6.12.117-1~deb12u1) bookworm-security; urgency=high
+
+  * Rebuild for bookworm
+
+ -- B <b@debian.org>  Sat, 14 Nov 2026 10:54:11 +0100
+
+linux (6.12.117-1) trixie-security; urgency=high
+
+  * Older
+
+ -- B <b@debian.org>  Sat, 13 Nov 2026 10:54:11 +0100
+"""
+
+
+def test_changelog_names_the_backported_entries(tmp_path: Path) -> None:
+	"""A bookworm backport stands for the trixie entry it rebuilds; the
+	committed revision's own entries are not named."""
+	import gzip
+	f = tmp_path / 'changelog.Debian.gz'
+	f.write_bytes(gzip.compress(CHANGELOG.encode()))
+	got = drift.changelog('6.12', '6.12.117-1~deb12u1', '6.12.118-1~deb12u1', f)
+	assert got == ['6.12.118-1~deb12u1: Rebuild for bookworm',
+		       '6.12.118-1: New upstream stable update: smb: client: validate the data '
+		       'area in SMB2_read() (CVE-2026-99272); rxrpc: Fix update of '
+		       'call->tx_pending; [x86] Revert one thing'], got
+	assert drift.changelog('6.12', '6.12.118-1~deb12u1', '6.12.118-1~deb12u1', f) == []
+
+
 def test_same_input_must_be_byte_for_byte(tmp_path: Path) -> None:
 	for root in ('a', 'b'):
 		d = tmp_path / root
@@ -134,6 +229,16 @@ def test_same_input_must_be_byte_for_byte(tmp_path: Path) -> None:
 DRIFT_NOTE = '/* pinconv test: another package revision moved this file */\n'
 
 
+MOVE_BLOCK = ('/*\n' + ' * pinconv test: another package revision moved this file\n' * 8998
+	      + ' */\n')
+
+
+def decided_files() -> List[str]:
+	"""The files the committed 6.1 series converts or lists for review."""
+	rep = json.loads((TOP / 'reports' / '6.1' / 'spatch.json').read_text())
+	return sorted({s['file'] for s in rep['sites']})
+
+
 @pytest.fixture(scope='module')
 def drift_case(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, str]:
 	"""linux-source-6.1 as another revision would bring it, made into a
@@ -151,6 +256,18 @@ def drift_case(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, str]:
 	nfsd.write_text(DRIFT_NOTE + nfsd.read_text())
 	fops = k / 'block' / 'fops.c'
 	fops.write_text(fops.read_text().replace('\n#include', '\n' + DRIFT_NOTE + '#include', 1))
+	# Every file the rules convert or review moves far enough that each
+	# line number gains a digit (n + 9000 has more digits than n for any
+	# n < 10000): the wrapped reasons of the cover letter and the commit
+	# messages break at other words than the committed ones.
+	for f in decided_files():
+		if f == 'block/fops.c':
+			continue
+		path = k / f
+		text = path.read_text()
+		at = text.find('\n#include')
+		at = at + 1 if at >= 0 else 0
+		path.write_text(text[:at] + MOVE_BLOCK + text[at:])
 	subprocess.run(['tar', '-cf', str(src / 'linux-source-6.1.tar'), '-C', str(src),
 			'linux-source-6.1'], check=True)
 	shutil.rmtree(k)
@@ -180,6 +297,9 @@ def test_drift_case_passes_and_is_named(drift_case: Dict[str, str]) -> None:
 	assert 'directories that changed: ' in text and 'fs/nfsd/' in text, text
 	assert 'block/fops.c' in text, text
 	assert 'lines or context moved' in text, text
+	# The moved files are named as drift, the converted ones by hunk.
+	for f in decided_files():
+		assert f in text, (f, text)
 	# The series does not touch fs/nfsd: the drift names it, nothing else.
 	assert not any('fs/nfsd' in l for l in text.splitlines()
 		       if l.startswith('files the rules read')), text
