@@ -2,7 +2,8 @@
 """The series as a b4 prep branch, and b4's messages of it.
 
 b4 works in a clone of the workspace of its own, work/mail/<kver>/b4/
-(objects shared with the workspace, a sparse checkout with no files), on
+(a clone that owns its objects, hard-linked from the workspace's, so a
+workspace made again cannot break it; a sparse checkout with no files), on
 the branch b4/pinconv-<label>: never the user's tree, never the branch
 `pinconv` that make spatch regenerates. Its git config is its own
 (GIT_CONFIG_GLOBAL=b4.gitconfig): the series' sender as user.name and
@@ -29,6 +30,7 @@ from email.utils import parseaddr
 from pathlib import Path
 from typing import Dict, List, Optional
 
+from pinconv import workspace
 from pinconv.printer import Error
 from pinconv.run import git, run
 from pinconv.tree import Tree
@@ -87,15 +89,10 @@ class Prep:
 			f'[user]\n\tname = {name}\n\temail = {addr}\n'
 			f'[b4]\n\tprep-cover-strategy = commit\n'
 			f'[sendemail]\n\tsmtpServer = /bin/false\n')
-		if not (self.path / '.git').is_dir():
-			if self.path.exists():
-				shutil.rmtree(self.path)
-			git(['clone', '-q', '--shared', '--no-checkout', str(self.tr.path),
-			     str(self.path)], cwd=self.path.parent,
-			    env={'GIT_CONFIG_GLOBAL': str(self.config), 'GIT_CONFIG_NOSYSTEM': '1'})
+		env = {'GIT_CONFIG_GLOBAL': str(self.config), 'GIT_CONFIG_NOSYSTEM': '1'}
+		if workspace.ensure(self.tr.path, self.path, 'b4\'s clone of the workspace', base,
+				    env=env, tags=False):
 			self.git(['sparse-checkout', 'set', '--no-cone', '/.pinconv-no-files'])
-		else:
-			self.git(['fetch', '-q', '--no-tags', str(self.tr.path), base])
 		if not self.git(['branch', '--list', self.branch()]):
 			self.git(['checkout', '-q', '-B', BASE_BRANCH, base])
 			self.b4(['prep', '-n', f'pinconv-{self.label}'])

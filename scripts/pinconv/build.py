@@ -21,6 +21,7 @@ it while we build.
 import hashlib
 import os
 import re
+import shutil
 import subprocess
 import time
 from dataclasses import dataclass
@@ -113,10 +114,33 @@ def resolve(tree: Tree, rev: str) -> str:
 	return sha
 
 
+def _lost_gitdir(path: Path) -> str:
+	"""The gitdir a worktree's .git file names, if it no longer exists."""
+	f = path / '.git'
+	if not f.is_file():
+		return ''
+	line = f.read_text().strip()
+	gitdir = Path(line[len('gitdir:'):].strip()) if line.startswith('gitdir:') else None
+	if gitdir is None:
+		return 'an unreadable .git file'
+	if not gitdir.is_absolute():
+		gitdir = (path / gitdir).resolve()
+	return '' if (gitdir / 'HEAD').is_file() else f'{gitdir} does not exist'
+
+
 def worktree(tree: Tree, rev: str, label: str) -> Tuple[Path, str]:
 	"""A clean detached worktree of tree at rev; returns (path, sha)."""
 	sha = resolve(tree, rev)
 	path = worktree_dir(tree, label)
+	lost = _lost_gitdir(path)
+	if lost:
+		stdout.step(f'{label}: {path} is a worktree of a repository that is gone ({lost}; '
+			    f'the workspace was made again): checked out again, out/ kept')
+		keep = path.with_name(f'.{path.name}-out')
+		if (path / 'out').is_dir() and not keep.exists():
+			(path / 'out').rename(keep)
+		shutil.rmtree(path)
+	keep = path.with_name(f'.{path.name}-out')
 	if not (path / '.git').exists():
 		if path.exists():
 			raise Error(f'{path} exists and is not a worktree: remove it')
@@ -124,6 +148,8 @@ def worktree(tree: Tree, rev: str, label: str) -> Tuple[Path, str]:
 		path.parent.mkdir(parents=True, exist_ok=True)
 		git(['worktree', 'prune'], cwd=tree.path)
 		git(['worktree', 'add', '-q', '--detach', str(path), sha], cwd=tree.path)
+		if keep.is_dir() and not (path / 'out').exists():
+			keep.rename(path / 'out')
 		return path, sha
 	head = git(['rev-parse', 'HEAD'], cwd=path)
 	if head != sha:

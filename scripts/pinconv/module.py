@@ -7,8 +7,9 @@ repository is only read: the toolkit works in a clone of its own, per
 module and kernel tree, so its branches, index and files are never
 touched.
 
-  work/mod-<name>-<slug>-<tree>/      --shared clone at the module's HEAD,
-                                      tag pinconv-base, series on 'pinconv'
+  work/mod-<name>-<slug>-<tree>/      a clone at the module's HEAD that owns
+                                      its objects (workspace.py), tag
+                                      pinconv-base, series on 'pinconv'
   work/patches/mod-<name>-<slug>-<tree>/  the series (format-patch)
   work/reports/mod-<name>-<slug>-<tree>/  spatch.json, check.{md,json},
                                       audit.{md,json,sarif,svg}
@@ -29,14 +30,13 @@ import dataclasses
 import hashlib
 import json
 import re
-import shutil
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-from pinconv import build, check as checkmod, overlay, series, spatch
+from pinconv import build, check as checkmod, overlay, series, spatch, workspace
 from pinconv.printer import Error, stdout
 from pinconv.run import git, run
 from pinconv.tree import BASE_TAG, BRANCH, Tree, is_dirty, reset_branch, work_dir
@@ -85,16 +85,7 @@ def module_tree(mpath_s: str, kernel: Tree) -> Tuple[Tree, str]:
 	head = git(['rev-parse', 'HEAD'], cwd=top)
 	slug = hashlib.sha1(str(mpath).encode()).hexdigest()[:8]
 	path = work_dir() / f'mod-{mpath.name}-{slug}-{kernel.name}'
-	if not (path / '.git').is_dir():
-		if path.exists():
-			shutil.rmtree(path)
-		stdout.step(f'cloning {top} (shared objects) into {path}')
-		path.parent.mkdir(parents=True, exist_ok=True)
-		git(['clone', '-q', '--shared', '--no-checkout', str(top), str(path)],
-		    cwd=path.parent)
-		git(['config', 'gc.auto', '0'], cwd=path)
-	else:
-		git(['fetch', '-q', str(top), 'HEAD'], cwd=path)
+	workspace.ensure(top, path, f'the workspace of M={mpath}', base=BASE_TAG)
 	old = git(['rev-parse', '-q', '--verify', f'{BASE_TAG}^{{commit}}'], cwd=path, check=False)
 	if old != head:
 		git(['tag', '-f', BASE_TAG, head], cwd=path)

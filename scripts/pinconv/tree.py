@@ -6,7 +6,9 @@ of its own under work/:
 
   work/linux-<kver>/      Debian's linux-source-<kver> tarball, extracted,
                           one baseline commit tagged pinconv-base.
-  work/kdir-<name>/       a --shared clone of a user's KDIR at its HEAD.
+  work/kdir-<name>/       a clone of a user's KDIR at its HEAD that owns
+                          its objects (workspace.py: it survives a re-clone,
+                          rebase or gc of the KDIR).
 
 In both, the toolkit's series lives on the branch 'pinconv'.
 """
@@ -20,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-from pinconv import features
+from pinconv import features, workspace
 from pinconv.printer import Error, stdout
 from pinconv.run import git, run
 
@@ -237,8 +239,8 @@ def debian_tree(kver: str) -> Tree:
 def kdir_tree(kdir: Path, kver: Optional[str]) -> Tree:
 	"""A workspace of our own for a user's kernel git tree, at its HEAD.
 
-	The user's repository is only read: we clone it with --shared and work
-	in the clone, so its branches, index and files are never touched.
+	The user's repository is only read: we clone it (workspace.ensure) and
+	work in the clone, so its branches, index and files are never touched.
 	"""
 	kdir = kdir.expanduser().resolve()
 	if not kdir.is_dir():
@@ -258,16 +260,7 @@ def kdir_tree(kdir: Path, kver: Optional[str]) -> Tree:
 	head = git(['rev-parse', 'HEAD'], cwd=kdir)
 	slug = hashlib.sha1(str(kdir).encode()).hexdigest()[:8]
 	path = work_dir() / f'kdir-{kdir.name}-{slug}'
-	if not (path / '.git').is_dir():
-		if path.exists():
-			shutil.rmtree(path)
-		stdout.step(f'cloning {kdir} (shared objects) into {path}')
-		path.parent.mkdir(parents=True, exist_ok=True)
-		git(['clone', '-q', '--shared', '--no-checkout', str(kdir), str(path)],
-		    cwd=path.parent)
-		git(['config', 'gc.auto', '0'], cwd=path)
-	else:
-		git(['fetch', '-q', str(kdir), 'HEAD'], cwd=path)
+	workspace.ensure(kdir, path, f'the workspace of KDIR={kdir}', base=BASE_TAG)
 	old = git(['rev-parse', '-q', '--verify', f'{BASE_TAG}^{{commit}}'],
 		  cwd=path, check=False)
 	if old != head:

@@ -22,7 +22,7 @@ from typing import Dict, Iterator
 import pytest
 
 from conftest import TOP, pinconv
-from kerneltrees import labelled_tree, show
+from kerneltrees import git, labelled_tree, show
 from pinconv import overlay, tree
 
 pytestmark = pytest.mark.e2e
@@ -131,3 +131,52 @@ def test_kdir_without_either_api(trees: Dict[str, Path], work: Path) -> None:
 		assert 'neither iov_iter_get_pages2() (Linux 6.0) nor iov_iter_extract_pages()' in lines[0]
 		assert p.stdout == ''
 	assert not list(work.glob('kdir-linux-none-*'))
+
+
+def _series(work: Path, ws_name: str) -> Dict[str, bytes]:
+	d = work / 'patches' / ws_name
+	return {p.name: p.read_bytes() for p in sorted(d.glob('*.patch'))}
+
+
+def _tree_state(k: Path) -> Dict[str, str]:
+	"""The user's repository as bytes: every file, .git included."""
+	import hashlib
+	return {str(p.relative_to(k)): hashlib.sha256(p.read_bytes()).hexdigest()
+		for p in sorted(k.rglob('*')) if p.is_file()}
+
+
+def test_kdir_recreated_rebased_and_pruned(tmp_path: Path, work: Path) -> None:
+	"""A KDIR re-created at the same path (new history, one local commit),
+	then rebased and pruned: make spatch and make audit go on, say in one
+	line that the history changed under the workspace, and give the series a first
+	run on the new source gives (made in a work dir of its own). The
+	workspace is not cloned again (no second 40 s checkout)."""
+	assert pinconv('tree', '--kver', '6.1').returncode == 0
+	ws61 = tree.work_dir() / 'linux-6.1'
+	kd = tmp_path / 'linux-re'
+	labelled_tree(ws61, kd, '6.2.16')
+	env = {'PINCONV_WORK': str(work)}
+	assert pinconv('spatch', '--kdir', str(kd), env=env).returncode == 0
+	ws = next(work.glob(f'kdir-{kd.name}-*'))
+	for n, change in enumerate(['recreate', 'rebase']):
+		if change == 'recreate':
+			shutil.rmtree(kd)
+			labelled_tree(ws61, kd, '6.2.16', message='Linux 6.2.16 (re-cloned, a local commit)')
+		else:
+			git(kd, 'commit', '-q', '--amend', '-m', 'Linux 6.2.16 (rebased)')
+			git(kd, 'reflog', 'expire', '--expire=now', '--all')
+			git(kd, 'gc', '-q', '--prune=now')
+		before = _tree_state(kd)
+		for cmd in ('spatch', 'audit'):
+			p = pinconv(cmd, '--kdir', str(kd), env=env)
+			assert p.returncode == 0, (change, cmd, p.stderr)
+			said = [l for l in p.stdout.splitlines() if 'changed under' in l]
+			assert len(said) == (1 if cmd == 'spatch' else 0), (change, cmd, p.stdout)
+			assert 'cloning' not in p.stdout
+		assert git(ws, 'rev-parse', 'pinconv-base') == git(kd, 'rev-parse', 'HEAD')
+		first = tmp_path / f'first-{n}'
+		assert pinconv('spatch', '--kdir', str(kd), env={'PINCONV_WORK': str(first)}).returncode == 0
+		assert _series(work, ws.name) == _series(first, ws.name), change
+		assert len(_series(work, ws.name)) > 1
+		assert _tree_state(kd) == before
+		shutil.rmtree(first)

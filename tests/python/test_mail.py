@@ -653,6 +653,29 @@ def test_changed_series_is_v2(kernel: Kernel, smtpd: Tuple[Inbox, str]) -> None:
 	assert [v['version'] for v in kernel.state()['versions']] == [1, 2]
 
 
+def test_b4_clone_survives_a_workspace_made_again(kernel: Kernel,
+						  smtpd: Tuple[Inbox, str]) -> None:
+	"""b4's clone owns its objects: the workspace it was cloned from made
+	again (KDIR re-created, workspace.py) does not break it; the series
+	made anew on the new workspace mails as v2 of the same thread."""
+	inbox, server = smtpd
+	assert kernel.cli('email', '--send', '--smtp', server).returncode == 0
+	v1 = inbox.ids()
+	shutil.rmtree(kernel.clone)
+	assert kernel.cli('tree').returncode == 0
+	kernel.n = 0
+	kernel.commit('block/fops.c', C_FILE.format(name='fops').replace('x;', 'x + 1;'),
+		      'block: pin user pages in fops')
+	kernel.commit('fs/zonefs/file.c', C_FILE.format(name='zfile').replace('x;', 'x + 5;'),
+		      'zonefs: pin user pages in file')
+	patches = kernel.export()
+	inbox.mails.clear()
+	p = kernel.cli('email', '--send', '--smtp', server)
+	assert p.returncode == 0, p.stdout + p.stderr
+	check_arrived(inbox, kernel.clone, patches, ' v2')
+	assert not set(inbox.ids()) & set(v1)
+
+
 def break_checkpatch(k: Kernel) -> None:
 	k.commit('block/fops.c', C_FILE.format(name='fops') + 'int y; \n', 'block: trailing')
 	k.export()

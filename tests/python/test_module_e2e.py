@@ -154,3 +154,65 @@ def test_dirty_module_is_refused(repo: Path, tmp_path: Path) -> None:
 	slug_dirs = [w for w in tree.work_dir().glob('mod-pinmod-*')
 		     if (w / '.git').is_dir() and str(dirty) in git(w, 'remote', 'get-url', 'origin')]
 	assert slug_dirs == []
+
+
+def _owner_repo(r: Path, message: str) -> None:
+	"""The module's files at r, one commit of the owner's (a new history)."""
+	shutil.copytree(MODULE_SRC, r)
+	git(r, 'init', '-q', '-b', 'main')
+	git(r, 'add', '-A')
+	git(r, 'commit', '-q', '-m', message)
+
+
+def _module_series(ws: Path) -> Dict[str, bytes]:
+	return {p.name: p.read_bytes()
+		for p in sorted((tree.work_dir() / 'patches' / ws.name).glob('*.patch'))}
+
+
+def test_module_recreated_rebased_and_pruned(tmp_path: Path) -> None:
+	"""The module repository re-created at the same path (new history),
+	then rebased and pruned: make spatch, check and audit M= go on, say in
+	one line that the history changed, and the series is the one a first
+	run on the new source gives (a copy at another path, so a workspace
+	of its own). The owner's repository is byte for byte untouched."""
+	r = tmp_path / 'a' / 'pinmod'
+	_owner_repo(r, 'pinmod: an out-of-tree module')
+	assert run('spatch', '--kver', '6.1', '--module', str(r)).returncode == 0
+	ws = next(w for w in tree.work_dir().glob('mod-pinmod-*') if w.name.endswith('linux-6.1')
+		  and str(r) in git(w, 'remote', 'get-url', 'origin'))
+	try:
+		for n, change in enumerate(['recreate', 'rebase']):
+			if change == 'recreate':
+				shutil.rmtree(r)
+				_owner_repo(r, 'pinmod: imported again')
+			else:
+				git(r, 'commit', '-q', '--amend', '-m', 'pinmod: rebased')
+				git(r, 'reflog', 'expire', '--expire=now', '--all')
+				git(r, 'gc', '-q', '--prune=now')
+			before = snapshot(r)
+			for cmd in ('spatch', 'check', 'audit'):
+				p = run(cmd, '--kver', '6.1', '--module', str(r))
+				assert p.returncode == 0, (change, cmd, p.stdout[-2000:] + p.stderr)
+				said = [l for l in p.stdout.splitlines() if 'changed under' in l]
+				assert len(said) == (cmd == 'spatch'), (change, cmd, p.stdout)
+			assert git(ws, 'rev-parse', 'pinconv-base') == git(r, 'rev-parse', 'HEAD')
+			chk = json.loads((tree.work_dir() / 'reports' / ws.name / 'check.json').read_text())
+			assert chk['failed'] == 0 and chk['passed'] == len(EXPECT['6.1'])
+			# a first run on the new source: a clone of it at another path
+			other = tmp_path / f'first-{n}' / 'pinmod'
+			other.parent.mkdir()
+			subprocess.run(['git', 'clone', '-q', str(r), str(other)], check=True)
+			assert run('spatch', '--kver', '6.1', '--module', str(other)).returncode == 0
+			ws2 = next(w for w in tree.work_dir().glob('mod-pinmod-*')
+				   if w.name.endswith('linux-6.1')
+				   and str(other) in git(w, 'remote', 'get-url', 'origin'))
+			assert _module_series(ws) == _module_series(ws2), change
+			assert len(_module_series(ws)) == len(EXPECT['6.1']) + 1
+			assert snapshot(r) == before
+			shutil.rmtree(ws2)
+	finally:
+		for w in tree.work_dir().glob('mod-pinmod-*'):
+			if (w / '.git').is_dir() and str(tmp_path) in git(w, 'remote', 'get-url', 'origin'):
+				shutil.rmtree(w)
+				for d in ('patches', 'reports', 'wt'):
+					shutil.rmtree(tree.work_dir() / d / w.name, ignore_errors=True)

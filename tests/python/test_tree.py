@@ -130,3 +130,112 @@ def test_kdir_without_pin_api(fake_kernel: Path, tmp_path: Path) -> None:
 	p = pinconv('tree', '--kdir', str(fake_kernel), env={'PINCONV_WORK': str(tmp_path / 'w')})
 	assert p.returncode == 2
 	assert 'not unpin_user_page()' in one_error_line(p)
+
+
+# ---- workspaces whose source changes under them (workspace.py) ----
+
+def _snapshot(root: Path) -> dict:
+	"""Every path under root (.git included) -> its bytes' sha256."""
+	import hashlib
+	return {str(p.relative_to(root)): ('dir' if p.is_dir() else
+					   hashlib.sha256(p.read_bytes()).hexdigest())
+		for p in sorted(root.rglob('*'))}
+
+
+def _recreate(k: Path, note: str) -> None:
+	"""The same files at the same path, new history (a re-clone or a new
+	import), plus one local commit on top."""
+	import os
+	import shutil
+	files = {str(p.relative_to(k)): p.read_bytes() for p in k.rglob('*')
+		 if p.is_file() and '.git' not in p.relative_to(k).parts}
+	shutil.rmtree(k)
+	for rel, data in files.items():
+		(k / rel).parent.mkdir(parents=True, exist_ok=True)
+		(k / rel).write_bytes(data)
+	env = dict(os.environ, GIT_AUTHOR_NAME='u', GIT_AUTHOR_EMAIL='u@u',
+		   GIT_COMMITTER_NAME='u', GIT_COMMITTER_EMAIL='u@u')
+	for cmd in (['init', '-q', '-b', 'main'], ['add', '-A'], ['commit', '-q', '-m', 're-imported'],
+		    ['commit', '-q', '--allow-empty', '-m', note]):
+		subprocess.run(['git', *cmd], cwd=k, check=True, env=env)
+
+
+def _rebase_and_prune(k: Path) -> None:
+	"""What a user does weekly: rewrite the branch, expire the reflog, gc."""
+	import os
+	env = dict(os.environ, GIT_COMMITTER_NAME='u', GIT_COMMITTER_EMAIL='u@u')
+	subprocess.run(['git', 'commit', '-q', '--amend', '-m', 'rewritten'], cwd=k, check=True, env=env)
+	git(k, 'reflog', 'expire', '--expire=now', '--all')
+	git(k, 'gc', '-q', '--prune=now')
+
+
+def test_kdir_recreated_at_the_same_path(fake_kernel: Path, tmp_path: Path) -> None:
+	"""Re-created with new history at the same path: the workspace owns
+	its objects, so nothing is lost; one line says the history changed and
+	the work starts from the new HEAD; the user's new repository is only
+	read."""
+	env = {'PINCONV_WORK': str(tmp_path / 'w')}
+	assert pinconv('tree', '--kdir', str(fake_kernel), env=env).returncode == 0
+	ws = next((tmp_path / 'w').glob('kdir-linux-*'))
+	git(ws, 'checkout', '-q', '-b', 'scratch')   # a branch of the workspace's own
+	_recreate(fake_kernel, 'a local commit')
+	before = _snapshot(fake_kernel)
+	p = pinconv('tree', '--kdir', str(fake_kernel), env=env)
+	assert p.returncode == 0, p.stderr
+	said = [l for l in p.stdout.splitlines() if 'changed under' in l]
+	assert len(said) == 1 and str(fake_kernel) in said[0], p.stdout
+	assert 'does not descend from the workspace\'s base' in said[0]
+	assert git(ws, 'rev-parse', 'pinconv-base') == git(fake_kernel, 'rev-parse', 'HEAD')
+	assert git(ws, 'rev-parse', '--abbrev-ref', 'HEAD') == tree.BRANCH
+	assert not (ws / '.git' / 'objects' / 'info' / 'alternates').exists()
+	assert _snapshot(fake_kernel) == before
+	# and it stays usable: a second run neither clones nor complains
+	p = pinconv('tree', '--kdir', str(fake_kernel), env=env)
+	assert p.returncode == 0 and 'cloning' not in p.stdout and 'changed under' not in p.stdout
+
+
+def test_kdir_rebased_and_pruned(fake_kernel: Path, tmp_path: Path) -> None:
+	"""The workspace owns its objects: a rebase and gc --prune=now of the
+	user's tree cannot break it; the next run says the base was rewritten
+	and starts from the new HEAD. A fast-forward is only fetched."""
+	env = {'PINCONV_WORK': str(tmp_path / 'w')}
+	assert pinconv('tree', '--kdir', str(fake_kernel), env=env).returncode == 0
+	ws = next((tmp_path / 'w').glob('kdir-linux-*'))
+	_rebase_and_prune(fake_kernel)
+	before = _snapshot(fake_kernel)
+	p = pinconv('tree', '--kdir', str(fake_kernel), env=env)
+	assert p.returncode == 0, p.stderr
+	said = [l for l in p.stdout.splitlines() if 'changed under' in l]
+	assert len(said) == 1 and 'rebased' in said[0], p.stdout
+	assert git(ws, 'rev-parse', 'pinconv-base') == git(fake_kernel, 'rev-parse', 'HEAD')
+	assert git(ws, 'fsck', '--no-dangling', '--connectivity-only') == ''
+	assert _snapshot(fake_kernel) == before
+	git(fake_kernel, '-c', 'user.name=u', '-c', 'user.email=u@u', 'commit', '-q',
+	    '--allow-empty', '-m', 'pulled')
+	p = pinconv('tree', '--kdir', str(fake_kernel), env=env)
+	assert p.returncode == 0, p.stderr
+	assert 'cloning' not in p.stdout and 'changed under' not in p.stdout
+	assert git(ws, 'rev-parse', 'pinconv-base') == git(fake_kernel, 'rev-parse', 'HEAD')
+
+
+def test_shared_workspace_is_migrated(fake_kernel: Path, tmp_path: Path) -> None:
+	"""A workspace made by git clone --shared (as pinconv did before) whose
+	source was rebased and pruned: the objects still there are linked in,
+	said in one line, and the run goes on from the new HEAD."""
+	import hashlib
+	w = tmp_path / 'w'
+	ws = w / f'kdir-{fake_kernel.name}-{hashlib.sha1(str(fake_kernel.resolve()).encode()).hexdigest()[:8]}'
+	w.mkdir()
+	git(w, 'clone', '-q', '--shared', '--no-checkout', str(fake_kernel), str(ws))
+	git(ws, 'tag', tree.BASE_TAG, 'HEAD')
+	git(ws, 'checkout', '-q', '-f', '-B', tree.BRANCH, 'HEAD')
+	p = pinconv('tree', '--kdir', str(fake_kernel), env={'PINCONV_WORK': str(w)})
+	assert p.returncode == 0, p.stderr
+	said = [l for l in p.stdout.splitlines() if 'clone --shared' in l]
+	assert len(said) == 1 and 'linked in' in said[0], p.stdout
+	assert not (ws / '.git' / 'objects' / 'info' / 'alternates').exists()
+	_rebase_and_prune(fake_kernel)
+	p = pinconv('tree', '--kdir', str(fake_kernel), env={'PINCONV_WORK': str(w)})
+	assert p.returncode == 0, p.stderr
+	assert git(ws, 'rev-parse', 'pinconv-base') == git(fake_kernel, 'rev-parse', 'HEAD')
+	assert git(ws, 'fsck', '--no-dangling', '--connectivity-only') == ''
