@@ -4,6 +4,7 @@ input, <case>.res the expected output of -D patch (equal to the input when
 the rule must leave the code alone), and the optional <case>.report the
 expected -D report lines (the file name printed as <case>.c)."""
 
+import re
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -37,6 +38,23 @@ def _spatch(rule: Path, mode: str, case: Path, cwd: Path, out: Optional[Path]) -
 	return p.stdout
 
 
+def parse_problems(case: Path, cwd: Path) -> str:
+	"""What spatch could not parse of a case ('' when all of it parsed).
+	--very-quiet hides parse errors, and a rule that cannot see a function
+	leaves it unchanged: such a case would pass as "left alone"."""
+	p = subprocess.run(['spatch', '--parse-c', '--no-includes', '--include-headers', case.name],
+			   cwd=cwd, text=True, capture_output=True, timeout=120)
+	out = p.stdout + p.stderr
+	m = re.search(r'nb good = (\d+),\s+nb bad = (\d+)', out)
+	if not m:
+		return f'spatch --parse-c gave no verdict: {(out.strip().splitlines() or ["?"])[-1]}'
+	if int(m.group(2)):
+		bad = [l.strip() for l in out.splitlines() if l.startswith('BAD:') or 'parse error' in l]
+		return f'{m.group(2)} of {int(m.group(1)) + int(m.group(2))} lines do not parse' + \
+			(f' ({bad[0]})' if bad else '')
+	return ''
+
+
 def run_case(rule: Path, case: Path) -> CaseResult:
 	res = case.with_suffix('.res')
 	name = f'{rule.stem}/{case.stem}'
@@ -52,6 +70,10 @@ def run_case(rule: Path, case: Path) -> CaseResult:
 			for f in sorted(sib.glob('*.c')):
 				(Path(tmp) / f.name).write_text(f.read_text())
 		# Out of the case's directory: a rule may read its sibling files.
+		bad = parse_problems(work, Path(tmp))
+		if bad:
+			return CaseResult(rule.stem, case.stem, False, f'{name}: the input does not '
+					  f'parse, so the rule cannot be judged on it: {bad}')
 		out = Path(tmp) / 'out' / 'out.c'
 		out.parent.mkdir()
 		_spatch(rule, 'patch', work, Path(tmp), out)
@@ -64,8 +86,9 @@ def run_case(rule: Path, case: Path) -> CaseResult:
 			return CaseResult(rule.stem, case.stem, False, diff)
 		rep = case.with_suffix('.report')
 		if rep.is_file():
-			lines = sorted(set(_spatch(rule, 'report', work, Path(tmp), None).splitlines()))
-			want = sorted(set(rep.read_text().splitlines()))
+			# As lists: a report line said twice is two findings.
+			lines = sorted(_spatch(rule, 'report', work, Path(tmp), None).splitlines())
+			want = sorted(rep.read_text().splitlines())
 			if lines != want:
 				return CaseResult(rule.stem, case.stem, False,
 						  f'{name}: report differs:\n  want {want}\n  got  {lines}')

@@ -38,3 +38,38 @@ def test_every_rule_has_kernel_header() -> None:
 		for mode in ('patch', 'context', 'org', 'report'):
 			assert f'virtual {mode}\n' in text, (rule, mode)
 		assert 'coccilib.report.print_report' in text and 'coccilib.org.print_todo' in text, rule
+
+
+def _zero_page_cases(tmp_path: Path) -> tuple:
+	cases = tmp_path / 'cases'
+	shutil.copytree(TOP / 'tests' / 'cocci' / 'zero_page_pin', cases / 'zero_page_pin')
+	rules = tmp_path / 'rules'
+	rules.mkdir()
+	shutil.copy(TOP / 'cocci' / 'zero_page_pin.cocci', rules)
+	return cases / 'zero_page_pin', rules, cases
+
+
+def test_unparsable_input_fails(tmp_path: Path) -> None:
+	"""--very-quiet hides a parse error, and a function the rule cannot
+	see is left unchanged: a case whose .res equals its input must not
+	pass that way."""
+	d, rules, cases = _zero_page_cases(tmp_path)
+	src = (d / 'unpinned.c').read_text()
+	broken = src.replace('{', '{ int (;', 1)
+	(d / 'unpinned.c').write_text(broken)
+	(d / 'unpinned.res').write_text(broken)
+	(d / 'unpinned.report').unlink()
+	bad = [r for r in ruletest.run_all(rules, cases) if not r.ok]
+	assert [r.case for r in bad] == ['unpinned'], [r.detail for r in bad]
+	assert 'does not parse' in bad[0].detail
+
+
+def test_report_lines_are_counted(tmp_path: Path) -> None:
+	"""A report line expected twice is two findings, not one."""
+	d, rules, cases = _zero_page_cases(tmp_path)
+	rep = d / 'pinned.report'
+	lines = rep.read_text().splitlines()
+	assert lines
+	rep.write_text('\n'.join(lines + lines[:1]) + '\n')
+	bad = [r for r in ruletest.run_all(rules, cases) if not r.ok]
+	assert [r.case for r in bad] == ['pinned'] and 'report differs' in bad[0].detail
