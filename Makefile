@@ -116,4 +116,4 @@ test-cocci: deps-check
 test: deps-check test-cocci
 	@$(PINCONV) tree --kver 6.1
 	@$(PINCONV) tree --kver 6.12
-	@$(PY) -m pytest -q
+	@$(PY) -m pytest -q --durations=15
