@@ -132,15 +132,14 @@ def worktree(tree: Tree, rev: str, label: str) -> Tuple[Path, str]:
 	"""A clean detached worktree of tree at rev; returns (path, sha)."""
 	sha = resolve(tree, rev)
 	path = worktree_dir(tree, label)
+	keep = path.with_name(f'.{path.name}-out')  # out/ while it is checked out again
 	lost = _lost_gitdir(path)
 	if lost:
 		stdout.step(f'{label}: {path} is a worktree of a repository that is gone ({lost}; '
 			    f'the workspace was made again): checked out again, out/ kept')
-		keep = path.with_name(f'.{path.name}-out')
 		if (path / 'out').is_dir() and not keep.exists():
 			(path / 'out').rename(keep)
 		shutil.rmtree(path)
-	keep = path.with_name(f'.{path.name}-out')
 	if not (path / '.git').exists():
 		if path.exists():
 			raise Error(f'{path} exists and is not a worktree: remove it')

@@ -42,7 +42,8 @@ def parse_problems(case: Path, cwd: Path) -> str:
 	"""What spatch could not parse of a case ('' when all of it parsed).
 	--very-quiet hides parse errors, and a rule that cannot see a function
 	leaves it unchanged: such a case would pass as "left alone"."""
-	p = subprocess.run(['spatch', '--parse-c', '--no-includes', '--include-headers', case.name],
+	opts = [f for f in SPFLAGS if f != '--very-quiet']   # parsed as the rules see it
+	p = subprocess.run(['spatch', '--parse-c', *opts, case.name],
 			   cwd=cwd, text=True, capture_output=True, timeout=120)
 	out = p.stdout + p.stderr
 	m = re.search(r'nb good = (\d+),\s+nb bad = (\d+)', out)

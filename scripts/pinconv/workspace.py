@@ -25,7 +25,7 @@ stay valid.
 import os
 import shutil
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional
 
 from pinconv.printer import Error, stdout
 from pinconv.run import git, run
@@ -35,9 +35,10 @@ def _objects(path: Path) -> Path:
 	return path / '.git' / 'objects'
 
 
-def alternates(path: Path) -> List[Path]:
-	"""The object directories a workspace borrows from."""
-	f = _objects(path) / 'info' / 'alternates'
+def _borrowed(objects: Path) -> List[Path]:
+	"""The object directories an object directory borrows from (its
+	info/alternates; relative entries are relative to it)."""
+	f = objects / 'info' / 'alternates'
 	if not f.is_file():
 		return []
 	out = []
@@ -45,8 +46,13 @@ def alternates(path: Path) -> List[Path]:
 		l = l.strip()
 		if l and not l.startswith('#'):
 			p = Path(l)
-			out.append(p if p.is_absolute() else (_objects(path) / p).resolve())
+			out.append(p if p.is_absolute() else (objects / p).resolve())
 	return out
+
+
+def alternates(path: Path) -> List[Path]:
+	"""The object directories a workspace borrows from."""
+	return _borrowed(_objects(path))
 
 
 def _link_tree(src: Path, dst: Path) -> int:
@@ -81,10 +87,7 @@ def own_objects(path: Path) -> int:
 			continue
 		seen.add(a)
 		n += _link_tree(a, _objects(path))
-		f = a / 'info' / 'alternates'
-		if f.is_file():
-			todo += [Path(l.strip()) if Path(l.strip()).is_absolute() else (a / l.strip()).resolve()
-				 for l in f.read_text().splitlines() if l.strip() and not l.startswith('#')]
+		todo += _borrowed(a)
 	alt = _objects(path) / 'info' / 'alternates'
 	if alt.exists():
 		alt.unlink()
@@ -99,14 +102,13 @@ def dissociate(path: Path, src: str) -> None:
 		    f'which a gc there can delete: {n} object files linked in, it owns them now')
 
 
-def missing(path: Path, revs: List[str]) -> Optional[str]:
-	"""What the workspace lacks, or None: HEAD or one of revs that does not
-	resolve to a commit, a ref whose object is gone, or an object of the
-	snapshots its refs point to."""
-	for name in ['HEAD', *revs]:
-		if run(['git', 'rev-parse', '-q', '--verify', f'{name}^{{commit}}'], cwd=path,
-		       check=False).returncode:
-			return f'{name} does not resolve'
+def missing(path: Path) -> Optional[str]:
+	"""What the workspace lacks, or None: a HEAD that does not resolve to a
+	commit, a ref whose object is gone, or an object of the snapshots its
+	refs point to."""
+	if run(['git', 'rev-parse', '-q', '--verify', 'HEAD^{commit}'], cwd=path,
+	       check=False).returncode:
+		return 'HEAD does not resolve'
 	refs = git(['for-each-ref', '--format=%(objectname) %(refname)'], cwd=path, check=False)
 	pairs = [l.split(' ', 1) for l in refs.splitlines() if ' ' in l]
 	if pairs:
@@ -165,7 +167,7 @@ def ensure(src: Path, path: Path, what: str, rev: str = 'HEAD', base: str = '',
 		return True
 	if alternates(path):
 		dissociate(path, str(src))
-	lost = missing(path, [])
+	lost = missing(path)
 	if lost:
 		stdout.step(f'{path}: {what} lost what it needs ({lost}; the source was '
 			    f're-created, rebased or pruned under it): made again from {src} as it is now')

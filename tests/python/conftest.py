@@ -1,13 +1,30 @@
 # SPDX-License-Identifier: GPL-2.0
+import hashlib
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Dict
 
 import pytest
 
 TOP = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(TOP / 'scripts'))
+
+
+def snapshot(root: Path) -> Dict[str, str]:
+	"""A user's repository as bytes: every file under root (.git
+	included) -> sha256 of its bytes, and every symlink and directory."""
+	out = {}
+	for p in sorted(root.rglob('*')):
+		rel = str(p.relative_to(root))
+		if p.is_symlink():
+			out[rel] = 'link:' + os.readlink(p)
+		elif p.is_dir():
+			out[rel] = 'dir'
+		else:
+			out[rel] = hashlib.sha256(p.read_bytes()).hexdigest()
+	return out
 
 
 def pinconv(*args: str, env: dict = None, cwd: Path = TOP) -> subprocess.CompletedProcess:

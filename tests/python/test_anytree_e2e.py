@@ -21,7 +21,7 @@ from typing import Dict, Iterator
 
 import pytest
 
-from conftest import TOP, pinconv
+from conftest import TOP, pinconv, snapshot
 from kerneltrees import git, labelled_tree, show
 from pinconv import overlay, tree
 
@@ -138,13 +138,6 @@ def _series(work: Path, ws_name: str) -> Dict[str, bytes]:
 	return {p.name: p.read_bytes() for p in sorted(d.glob('*.patch'))}
 
 
-def _tree_state(k: Path) -> Dict[str, str]:
-	"""The user's repository as bytes: every file, .git included."""
-	import hashlib
-	return {str(p.relative_to(k)): hashlib.sha256(p.read_bytes()).hexdigest()
-		for p in sorted(k.rglob('*')) if p.is_file()}
-
-
 def test_kdir_recreated_rebased_and_pruned(tmp_path: Path, work: Path) -> None:
 	"""A KDIR re-created at the same path (new history, one local commit),
 	then rebased and pruned: make spatch and make audit go on, say in one
@@ -166,7 +159,7 @@ def test_kdir_recreated_rebased_and_pruned(tmp_path: Path, work: Path) -> None:
 			git(kd, 'commit', '-q', '--amend', '-m', 'Linux 6.2.16 (rebased)')
 			git(kd, 'reflog', 'expire', '--expire=now', '--all')
 			git(kd, 'gc', '-q', '--prune=now')
-		before = _tree_state(kd)
+		before = snapshot(kd)
 		for cmd in ('spatch', 'audit'):
 			p = pinconv(cmd, '--kdir', str(kd), env=env)
 			assert p.returncode == 0, (change, cmd, p.stderr)
@@ -178,5 +171,5 @@ def test_kdir_recreated_rebased_and_pruned(tmp_path: Path, work: Path) -> None:
 		assert pinconv('spatch', '--kdir', str(kd), env={'PINCONV_WORK': str(first)}).returncode == 0
 		assert _series(work, ws.name) == _series(first, ws.name), change
 		assert len(_series(work, ws.name)) > 1
-		assert _tree_state(kd) == before
+		assert snapshot(kd) == before
 		shutil.rmtree(first)

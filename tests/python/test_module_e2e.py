@@ -18,7 +18,6 @@ The owner's repository (a branch of work in progress, an ignored build
 product) is byte for byte the same afterwards; a dirty one is refused.
 """
 
-import hashlib
 import json
 import os
 import shutil
@@ -29,7 +28,7 @@ from typing import Dict, Iterator
 
 import pytest
 
-from conftest import TOP, pinconv
+from conftest import TOP, pinconv, snapshot
 from pinconv import tree
 
 pytestmark = pytest.mark.e2e
@@ -42,21 +41,6 @@ OWNER = dict(os.environ, GIT_AUTHOR_NAME='Module Owner', GIT_AUTHOR_EMAIL='owner
 def git(repo: Path, *args: str) -> str:
 	return subprocess.run(['git', *args], cwd=repo, check=True, text=True, env=OWNER,
 			      capture_output=True).stdout.strip()
-
-
-def snapshot(root: Path) -> Dict[str, str]:
-	"""Every file under root (.git included) -> sha256 of its bytes, and
-	every symlink and directory."""
-	out = {}
-	for p in sorted(root.rglob('*')):
-		rel = str(p.relative_to(root))
-		if p.is_symlink():
-			out[rel] = 'link:' + os.readlink(p)
-		elif p.is_dir():
-			out[rel] = 'dir'
-		else:
-			out[rel] = hashlib.sha256(p.read_bytes()).hexdigest()
-	return out
 
 
 @pytest.fixture(scope='module')

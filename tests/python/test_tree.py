@@ -1,13 +1,16 @@
 # SPDX-License-Identifier: GPL-2.0
 """Kernel workspaces: bad input gets one line, a user's tree is never touched."""
 
+import hashlib
+import os
+import shutil
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
-from conftest import FAKE_UIO_EXTRACT, TOP, pinconv
+from conftest import FAKE_UIO_EXTRACT, TOP, pinconv, snapshot
 from pinconv import tree
 from pinconv.printer import Error
 
@@ -134,19 +137,9 @@ def test_kdir_without_pin_api(fake_kernel: Path, tmp_path: Path) -> None:
 
 # ---- workspaces whose source changes under them (workspace.py) ----
 
-def _snapshot(root: Path) -> dict:
-	"""Every path under root (.git included) -> its bytes' sha256."""
-	import hashlib
-	return {str(p.relative_to(root)): ('dir' if p.is_dir() else
-					   hashlib.sha256(p.read_bytes()).hexdigest())
-		for p in sorted(root.rglob('*'))}
-
-
 def _recreate(k: Path, note: str) -> None:
 	"""The same files at the same path, new history (a re-clone or a new
 	import), plus one local commit on top."""
-	import os
-	import shutil
 	files = {str(p.relative_to(k)): p.read_bytes() for p in k.rglob('*')
 		 if p.is_file() and '.git' not in p.relative_to(k).parts}
 	shutil.rmtree(k)
@@ -162,7 +155,6 @@ def _recreate(k: Path, note: str) -> None:
 
 def _rebase_and_prune(k: Path) -> None:
 	"""What a user does weekly: rewrite the branch, expire the reflog, gc."""
-	import os
 	env = dict(os.environ, GIT_COMMITTER_NAME='u', GIT_COMMITTER_EMAIL='u@u')
 	subprocess.run(['git', 'commit', '-q', '--amend', '-m', 'rewritten'], cwd=k, check=True, env=env)
 	git(k, 'reflog', 'expire', '--expire=now', '--all')
@@ -179,7 +171,7 @@ def test_kdir_recreated_at_the_same_path(fake_kernel: Path, tmp_path: Path) -> N
 	ws = next((tmp_path / 'w').glob('kdir-linux-*'))
 	git(ws, 'checkout', '-q', '-b', 'scratch')   # a branch of the workspace's own
 	_recreate(fake_kernel, 'a local commit')
-	before = _snapshot(fake_kernel)
+	before = snapshot(fake_kernel)
 	p = pinconv('tree', '--kdir', str(fake_kernel), env=env)
 	assert p.returncode == 0, p.stderr
 	said = [l for l in p.stdout.splitlines() if 'changed under' in l]
@@ -188,7 +180,7 @@ def test_kdir_recreated_at_the_same_path(fake_kernel: Path, tmp_path: Path) -> N
 	assert git(ws, 'rev-parse', 'pinconv-base') == git(fake_kernel, 'rev-parse', 'HEAD')
 	assert git(ws, 'rev-parse', '--abbrev-ref', 'HEAD') == tree.BRANCH
 	assert not (ws / '.git' / 'objects' / 'info' / 'alternates').exists()
-	assert _snapshot(fake_kernel) == before
+	assert snapshot(fake_kernel) == before
 	# and it stays usable: a second run neither clones nor complains
 	p = pinconv('tree', '--kdir', str(fake_kernel), env=env)
 	assert p.returncode == 0 and 'cloning' not in p.stdout and 'changed under' not in p.stdout
@@ -202,14 +194,14 @@ def test_kdir_rebased_and_pruned(fake_kernel: Path, tmp_path: Path) -> None:
 	assert pinconv('tree', '--kdir', str(fake_kernel), env=env).returncode == 0
 	ws = next((tmp_path / 'w').glob('kdir-linux-*'))
 	_rebase_and_prune(fake_kernel)
-	before = _snapshot(fake_kernel)
+	before = snapshot(fake_kernel)
 	p = pinconv('tree', '--kdir', str(fake_kernel), env=env)
 	assert p.returncode == 0, p.stderr
 	said = [l for l in p.stdout.splitlines() if 'changed under' in l]
 	assert len(said) == 1 and 'rebased' in said[0], p.stdout
 	assert git(ws, 'rev-parse', 'pinconv-base') == git(fake_kernel, 'rev-parse', 'HEAD')
 	assert git(ws, 'fsck', '--no-dangling', '--connectivity-only') == ''
-	assert _snapshot(fake_kernel) == before
+	assert snapshot(fake_kernel) == before
 	git(fake_kernel, '-c', 'user.name=u', '-c', 'user.email=u@u', 'commit', '-q',
 	    '--allow-empty', '-m', 'pulled')
 	p = pinconv('tree', '--kdir', str(fake_kernel), env=env)
@@ -222,7 +214,6 @@ def test_shared_workspace_is_migrated(fake_kernel: Path, tmp_path: Path) -> None
 	"""A workspace made by git clone --shared (as pinconv did before) whose
 	source was rebased and pruned: the objects still there are linked in,
 	said in one line, and the run goes on from the new HEAD."""
-	import hashlib
 	w = tmp_path / 'w'
 	ws = w / f'kdir-{fake_kernel.name}-{hashlib.sha1(str(fake_kernel.resolve()).encode()).hexdigest()[:8]}'
 	w.mkdir()

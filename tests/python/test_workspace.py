@@ -42,7 +42,7 @@ def test_clone_owns_objects_of_a_borrowing_source(tmp_path: Path) -> None:
 	assert workspace.ensure(src, ws, 'test')
 	assert workspace.alternates(ws) == []
 	shutil.rmtree(third)
-	assert workspace.missing(ws, []) is None
+	assert workspace.missing(ws) is None
 	assert git(ws, 'fsck', '--connectivity-only', '--no-dangling') == ''
 
 
@@ -50,16 +50,16 @@ def test_missing_names_what_is_gone(tmp_path: Path) -> None:
 	src = repo(tmp_path / 'src')
 	ws = tmp_path / 'ws'
 	git(tmp_path, 'clone', '-q', '--shared', '--no-checkout', str(src), str(ws))
-	assert workspace.missing(ws, []) is None
+	assert workspace.missing(ws) is None
 	git(src, 'commit', '-q', '--amend', '-m', 'rewritten')
 	git(src, 'reflog', 'expire', '--expire=now', '--all')
 	git(src, 'gc', '-q', '--prune=now')
-	lost = workspace.missing(ws, [])
+	lost = workspace.missing(ws)
 	assert lost and 'does not resolve' in lost, lost
 	# ensure() makes it again from the source as it is now
 	assert workspace.ensure(src, ws, 'test', base='nosuchtag')
 	assert git(ws, 'rev-parse', 'HEAD') == git(src, 'rev-parse', 'HEAD')
-	assert workspace.missing(ws, []) is None
+	assert workspace.missing(ws) is None
 
 
 def test_fetch_error_is_one_line(tmp_path: Path) -> None:
