@@ -3,12 +3,13 @@
 /// Classify each get_user_pages*() call by the case of
 /// Documentation/core-api/pin_user_pages.rst that fits what the function
 /// does with the pages, and name the evidence:
-///  - the data of the pages is read or written (kmap*, page_address,
-///    copy or memcpy to or from the page, set_page_dirty) or handed to a
-///    device (sg_set_page, dma_map_page, sg tables, page_to_phys,
-///    bio_add_page, vmap): FOLL_PIN. Released in the same function: case 5
-///    (pin, access, unpin); stored in a structure or released elsewhere:
-///    cases 1 and 2, FOLL_PIN | FOLL_LONGTERM when held past the call;
+///  - the data of the pages is handed to a device (sg_set_page,
+///    dma_map_page, sg tables, page_to_phys, bio_add_page): FOLL_PIN,
+///    case 1 (released in the request) or 2 (held past it, FOLL_LONGTERM);
+///  - the CPU writes the data (FOLL_WRITE, set_page_dirty, memcpy_to_page
+///    ...): FOLL_PIN, case 5 (or 2 when held past the call);
+///  - the CPU only reads it (constant flags without FOLL_WRITE): FOLL_GET
+///    is right (ref-ok); flags that decide at run time: review;
 ///  - the file keeps a secondary MMU coherent with MMU notifiers: case 3,
 ///    FOLL_GET is right;
 ///  - only struct page is looked at (page_to_nid, page_to_pfn, page flags,
@@ -179,18 +180,40 @@ DMA = {'sg_set_page', 'sg_alloc_table_from_pages', 'sg_alloc_table_from_pages_se
        '__sg_alloc_table_from_pages', 'dma_map_page', 'dma_map_page_attrs', 'page_to_phys',
        'bio_add_page'}
 
-def verdict(p, api, pages, stored):
+WRITES = {'set_page_dirty', 'set_page_dirty_lock', 'unpin_user_pages_dirty_lock', 'memzero_page',
+	  'memcpy_to_page', 'copy_to_page'}
+
+def tidy(x):
+	x = re.sub(r'\s+', ' ', x.strip())
+	return re.sub(r'(^|[^\w)\s]\s*)- (?=\w)', r'\1-', re.sub(r'\s*(\.|->)\s*', r'\1', x))
+
+def verdict(p, api, pages, stored, flags):
 	k = (p[0].file, p[0].line, p[0].column)
 	d, r, s = first(k, 'data'), first(k, 'release'), first(k, 'struct')
 	f = first(k, 'stored')
 	stored = stored or bool(f and not r)
 	pages = re.sub(r'([&*]) +', r'\1', re.sub(r' *(->|\.) *', r'\1', pages))
 	where = '%s, stored in a structure' % pages if stored else pages
+	flags = tidy(flags)
 	if d:
 		fn, line = d[1], d[0]
+		devs = sorted(x for x in evidence.get(k, {}).get('data', ()) if x[1] in DMA)
+		if devs:
+			line, fn = devs[0]
 		dev = fn in DMA
+		writes = sorted(x for x in evidence.get(k, {}).get('data', ()) if x[1] in WRITES)
+		constant = re.match(r'^[A-Z_0-9|\s]+$', flags) is not None
+		if not dev and constant and 'FOLL_WRITE' not in flags and not writes:
+			return ('ref-ok', 'a CPU read: flags %s, no FOLL_WRITE, and %s() at line %d only '
+				'reads the data; pin_user_pages.rst case 5 is for writing it: FOLL_GET is right '
+				'(a pin would unshare COW-shared and KSM pages and set MMF_HAS_PINNED for good)'
+				% (flags, fn, line))
+		if not dev and not constant:
+			return ('review', 'pin_user_pages.rst case 5 on the write path only: the flags (%s) '
+				'decide at run time whether the data is written (%s() at line %d); FOLL_GET '
+				'is right on the read path' % (flags, fn, line))
 		what = ('%s() at line %d hands the pages to a device' % (fn, line) if dev else
-			'%s() at line %d reads or writes the pages\' data' % (fn, line))
+			'%s() at line %d writes the pages\' data (flags %s)' % (fn, line, flags))
 		if r and not stored and f:
 			return ('review', 'pin_user_pages.rst case %s: %s; the pages are stored in a '
 				'structure at line %d and released (%s() at line %d) on some path in this '
@@ -202,7 +225,7 @@ def verdict(p, api, pages, stored):
 				'with them by then; case 3 (FOLL_GET) if it keeps the address and an MMU '
 				'notifier covers it' % (what, r[1], r[0]))
 		if r and not stored:
-			return ('review', 'pin_user_pages.rst case 5 (pin, access the data, unpin): %s; '
+			return ('review', 'pin_user_pages.rst case 5 (pin, write the data, unpin): %s; '
 				'%s() at line %d releases them in this function: FOLL_PIN (%s(), '
 				'unpin_user_page())' % (what, r[1], r[0], api.replace('get_', 'pin_')))
 		return ('review', 'pin_user_pages.rst case %s: %s; the pages (%s) are held past the '
@@ -287,16 +310,18 @@ pass
 p << call.p;
 api << apiname.api;
 P << call.P;
+E3 << call.E3;
 @@
 k = (p[0].file, p[0].line, p[0].column)
-status, why = verdict(p, api, P, bool(first(k, 'field')))
+status, why = verdict(p, api, P, bool(first(k, 'field')), E3)
 coccilib.report.print_report(p[0], "%s: %s: %s" % (api, status, why))
 
 @script:python depends on org@
 p << call.p;
 api << apiname.api;
 P << call.P;
+E3 << call.E3;
 @@
 k = (p[0].file, p[0].line, p[0].column)
-status, why = verdict(p, api, P, bool(first(k, 'field')))
+status, why = verdict(p, api, P, bool(first(k, 'field')), E3)
 coccilib.org.print_todo(p[0], "%s: %s: %s" % (api, status, why))

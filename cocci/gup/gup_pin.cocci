@@ -163,7 +163,10 @@ m = re.match(r'^&?\s*([A-Za-z_]\w*)$', P.strip())
 # The pages go straight into a field: S->fld, S->fld + i, &S->fld[i].
 d = re.match(r'^(?:&\s*)?[A-Za-z_]\w*\s*(?:->|\.)\s*([A-Za-z_]\w*)\s*(?:\+\s*[A-Za-z_]\w*|\[[^]]*\])?$', P.strip())
 f = re.sub(r'\s+', ' ', F.strip())
-flags[key(p)] = f
+# As the source spells it: Coccinelle prints 'a . b' and '- 1'.
+flags[key(p)] = re.sub(r'(^|[^\w)\s]\s*)- (?=\w)', r'\1-', re.sub(r'\s*(\.|->)\s*', r'\1', f))
+pargs[key(p)] = re.sub(r'\s+', ' ', P.strip())
+acqpos[key(p)] = p
 # The reference API's own implementation and test harness: FOLL_GET is
 # right there (and mm/gup.c would cost minutes to follow).
 if re.search(r'(^|/)(mm/gup\.c|mm/gup_test\.c|lib/iov_iter\.c)$', p[0].file):
@@ -436,6 +439,11 @@ def exclusive(path, l1, l2):
 	a = dict(pp[l1])
 	return any(g in a and a[g] != b for g, b in pp[l2])
 RELEASE = re.compile(r'^(put_page|release_pages)$')
+# What the data access is (pin_user_pages.rst: a device or Direct I/O,
+# cases 1 and 2; a CPU write, case 5). A CPU read gets no pin.
+DEVICE = re.compile(r'^(sg_alloc_table_from_pages|sg_set_page|dma_map_page|page_to_phys)$')
+WRITES = re.compile(r'^(set_page_dirty|set_page_dirty_lock|memzero_page|memcpy_to_page|copy_to_page|copy_to_user_page)$')
+DIRTY = re.compile(r'\b(set_page_dirty(_lock)?|unpin_user_pages_dirty_lock)\s*\(')
 # Calls that keep nothing but give the page another name the rule does
 # not follow (its data and release are reached through it).
 ALIAS = {'page_folio': 'their folio (page_folio(), a name the rule does not follow)',
@@ -455,6 +463,9 @@ direct = {}	# call -> (field, span of the pages argument): no local
 directspans = set()	# the spans of direct
 flags = {}	# call -> its gup flags, as written
 helpers = {}	# static function -> {use of its page parameter: [(call, name)]}
+pargs = {}	# call -> its pages argument, as written
+acqpos = {}	# call -> its position
+relfns = {}	# call -> the functions that release its pages through a field
 
 def span(pp):
 	if not hasattr(pp[0], 'line'):	# a direct entry: (field, span)
@@ -507,6 +518,10 @@ def use(p, api, u, q, a=None):
 		return
 	if DATA.match(u):
 		mark(p, 'data', u, q)
+		if DEVICE.match(u):
+			mark(p, 'device', u, q)
+		if WRITES.match(u):
+			mark(p, 'write', u, q)
 	elif RELEASE.match(u):
 		mark(p, 'release', u, q)
 	elif u in ALIAS:
@@ -562,19 +577,42 @@ def fieldverdict(k):
 			elif what.startswith('leaves:'):
 				seen.setdefault(k, []).append(('leaves', 'the field ->%s (%s at line %d)' % (F, what[7:], l), stores[k][F][0]))
 
+CASES = {'device': 'pin_user_pages.rst case 1 (short-term DMA, as for Direct I/O: pin, let the device access the data, unpin)',
+	 'write': 'pin_user_pages.rst case 5 (pin, write the data, unpin)'}
+
+def what_access(k, kind):
+	if kind == 'device':
+		return 'the pages are handed to a device (%s)' % first(evidence(k, 'device'))
+	w = evidence(k, 'write') or evidence(k, 'data')
+	return 'the CPU writes the data (flags %s, %s)' % (flags.get(k), first(w))
+
 def convert_reason(p, api):
 	pin = api.replace('get_', 'pin_')
+	k = key(p)
+	kind = access(k)
 	for g, rk in sorted(retfns.items()):
-		if rk == key(p):
-			return ('pin_user_pages.rst case 5 (pin, access the data, unpin): %s() in %s(), which returns '
-				'the page to its callers (line %s), which access its data and release it'
-				% (pin, g, ', '.join(str(k[1]) for k in callers_of(g))))
-	if key(p) in held:
-		F = sorted(stores[key(p)])
-		return ('pin_user_pages.rst case 2 (pin, access the data, hold, unpin later): %s() with FOLL_LONGTERM, '
-			'the pages held in ->%s and released in another function of the file (line %s)'
-			% (pin, ', ->'.join(F), ', '.join(str(l) for l in sorted(set(held[key(p)])))))
-	return 'pin_user_pages.rst case 5 (pin, access the data, unpin): %s() and the release of its pages in this function' % pin
+		if rk == k:
+			return ('%s: %s() in %s(), which returns the page to its callers (line %s); %s '
+				'and they release it' % (CASES[kind], pin, g, ', '.join(str(c[1]) for c in callers_of(g)),
+							   what_access(k, kind)))
+	if k in held:
+		F = '->' + ', ->'.join(sorted(stores[k]))
+		sc = scoped(p)
+		if sc:
+			other = sorted(set(held[k]) | {l for w, n, l in seen.get(k, []) if w == 'release'})
+			return ('%s: %s() without FOLL_LONGTERM; %s; the pages are held in %s for the request '
+				'and released by %s() in %s() (line %d) when it ends (every release of them, '
+				'lines %s, becomes an unpin)' % (CASES[kind], pin, what_access(k, kind), F, sc[1], sc[0], sc[2],
+					       ', '.join(str(l) for l in other)))
+		return ('pin_user_pages.rst case 2 (pin, let the device or CPU access the data, hold, unpin '
+			'later): %s() with FOLL_LONGTERM; %s; the pages are held in %s past the call that took '
+			'them and released in another function of the file (line %s), when userspace says. '
+			'FOLL_LONGTERM first migrates the pages out of ZONE_MOVABLE and CMA, so the call can '
+			'now fail where it did not (gigantic hugetlb pages from hugetlb_cma, say)'
+			% (pin, what_access(k, kind), F, ', '.join(str(l) for l in sorted(set(held[k])))))
+	rel = sorted((l, n) for w, n, l in seen.get(k, []) if w == 'release')
+	return ('%s: %s(); %s; the pages are released in this function (%s)'
+		% (CASES[kind], pin, what_access(k, kind), first(rel)))
 
 def convert_reason_all(p, api):
 	why = convert_reason(p, api)
@@ -632,6 +670,269 @@ def base_verdict(k):
 	if not rel:
 		return 'no release of the pages in this function'
 	return ''
+
+# What a maintainer asks before a pin: which pin_user_pages.rst case
+# the access is (a device or Direct I/O: cases 1 and 2; a CPU write:
+# case 5; a CPU read: none, FOLL_GET stays), whether the hold outlives
+# the request (FOLL_LONGTERM only then), and whether the function leaks
+# or forgets to dirty the pages today (a pin would carry the bug, and a
+# leaked long-term pin is worse than a leaked reference).
+texts = {}
+
+def text(path):
+	if path not in texts:
+		with open(path, errors='replace') as f:
+			texts[path] = f.read().split('\n')
+	return texts[path]
+
+FUNCNAME = re.compile(r'^[A-Za-z_].*?\b([A-Za-z_]\w*)\s*\(')
+
+def functions(path):
+	"""name -> (first line of the body, last line), 1-based, from the
+	kernel's layout: a body opens with '{' and closes with '}' in
+	column 0."""
+	key_ = ('functions', path)
+	if key_ in texts:
+		return texts[key_]
+	lines, out, i = text(path), {}, 0
+	while i < len(lines):
+		if lines[i].startswith('{'):
+			name = None
+			for j in range(i - 1, max(i - 8, -1), -1):
+				m = FUNCNAME.match(lines[j])
+				if m:
+					name = m.group(1)
+					break
+			e = i + 1
+			while e < len(lines) and not lines[e].startswith('}'):
+				e += 1
+			if name:
+				out.setdefault(name, (i + 1, e + 1))
+			i = e
+		i += 1
+	texts[key_] = out
+	return out
+
+def body(path, line):
+	"""The (first, last) lines of the function around line."""
+	for s, e in functions(path).values():
+		if s <= line <= e:
+			return s, e
+	return line, line
+
+CALLRE = re.compile(r'\b([A-Za-z_]\w*)\s*\(')
+
+def calls_in(path, name):
+	"""[(callee, line)] of the calls in function name."""
+	f = functions(path).get(name)
+	if not f:
+		return []
+	lines = text(path)
+	return [(m.group(1), n) for n in range(f[0], f[1] + 1)
+		for m in CALLRE.finditer(lines[n - 1])]
+
+def evidence(k, what):
+	"""Lines and names of what (data, device, write) for the pages of
+	acquisition k, and of the callers a returned page goes to."""
+	keys = [k]
+	for g, rk in retfns.items():
+		if rk == k:
+			keys += callers_of(g)
+	return sorted((l, n) for kk in keys for w, n, l in seen.get(kk, []) if w == what)
+
+def access(k):
+	"""'device', 'write', 'read' or 'runtime' (flags that decide at run
+	time whether the data is written)."""
+	f = flags.get(k, '')
+	if evidence(k, 'device'):
+		return 'device'
+	if not simple_flags(f):
+		return 'runtime'
+	return 'write' if 'FOLL_WRITE' in f else 'read'
+
+def first(ev):
+	return '%s() at line %d' % (ev[0][1], ev[0][0])
+
+def read_reason(k, api):
+	return ('a CPU read: %s() with flags %s, no FOLL_WRITE, and the function only reads the data (%s); '
+		'pin_user_pages.rst case 5 is for writing it, so FOLL_GET is right here: a pin would '
+		'unshare a page shared copy-on-write or by KSM (an allocation charged to the mm, which '
+		'can fail) and set MMF_HAS_PINNED on the mm for good'
+		% (api, flags.get(k) or '0', first(evidence(k, 'data'))))
+
+def runtime_reason(k):
+	return ('the flags (%s) decide at run time whether the function writes the data or only '
+		'reads it (through %s); converting would pin the read path too, where FOLL_GET is right: '
+		'the two paths need telling apart first' % (flags.get(k), first(evidence(k, 'data'))))
+
+LABEL = re.compile(r'^\s*([A-Za-z_]\w*):')
+GOTO = re.compile(r'\bgoto\s+([A-Za-z_]\w*)\s*;')
+
+def controlling_if(lines, g, start):
+	"""The condition text of the nearest if above line g."""
+	for n in range(g, start - 1, -1):
+		m = re.search(r'\bif\s*\((.*)', lines[n - 1])
+		if m:
+			return m.group(1)
+	return ''
+
+def labels(lines, s, e):
+	return {LABEL.match(lines[n - 1]).group(1): n for n in range(s, e + 1)
+		if LABEL.match(lines[n - 1]) and not lines[n - 1].lstrip().startswith('default')}
+
+def loose(x):
+	"""A pattern for the code x with any spacing between its tokens
+	(Coccinelle prints an expression with spaces of its own)."""
+	return r'\s*'.join(re.escape(ch) for ch in re.sub(r'\s+', '', x))
+
+def count_leak(p):
+	"""The pages go to A + i (or &A[i]); a release loop up to a count
+	sits under a label; a goto to it after the call, before the count
+	is raised, skips the page just taken."""
+	k, path = key(p), p[0].file
+	m = re.match(r'^(.*?)\s*\+\s*(\w+)$', pargs.get(k, '')) or \
+		re.match(r'^&\s*(.*)\[\s*(\w+)\s*\]$', pargs.get(k, ''))
+	if not m:
+		return ''
+	A = loose(m.group(1))
+	lines, line = text(path), int(p[0].line)
+	s, e = body(path, line)
+	lab = labels(lines, s, e)
+	ret = re.match(r'^\s*([A-Za-z_]\w*)\s*=', lines[line - 1])
+	for L, ln in sorted(lab.items(), key=lambda x: x[1]):
+		loop = re.search(r'for\s*\(\s*(\w+)\s*=\s*0\s*;\s*\1\s*<\s*([^;]+?)\s*;', lines[ln])
+		if not loop or not re.search(r'put_page\s*\(\s*' + A + r'\s*\[\s*' + loop.group(1) + r'\s*\]',
+					     ' '.join(lines[ln:ln + 2])):
+			continue
+		C = loose(loop.group(2))
+		inc = [n for n in range(line, e + 1)
+		       if re.search(C + r'\s*(\+\+|\+=)|\+\+\s*' + C, lines[n - 1])]
+		if not inc:
+			continue
+		for n in range(line + 1, inc[0]):
+			g = GOTO.search(lines[n - 1])
+			if g and g.group(1) == L:
+				# A test of what the call returned (before anything else
+				# is assigned to it) is the call failing: nothing taken.
+				cond = controlling_if(lines, n, line + 1)
+				r = ret and re.compile(r'\b%s\s*=[^=]' % ret.group(1))
+				if ret and re.search(r'\b%s\b' % ret.group(1), cond) and \
+						not any(r.search(lines[x - 1]) for x in range(line + 1, n)):
+					continue
+				return ('fix first: the goto %s at line %d, after the call and before %s is raised '
+					'(line %d), skips the page just taken (the release loop at line %d stops at '
+					'%s): today a leaked reference, after the conversion a leaked pin'
+					% (L, n, loop.group(2).strip(), inc[0], ln + 1, loop.group(2).strip()))
+	return ''
+
+def vmap_leak(p):
+	"""V = vmap(A, ...), then a goto to a path that releases A without
+	vunmap(V): the mapping outlives the pages."""
+	k, path = key(p), p[0].file
+	A = ident.get(k)
+	if not A or A == 'pinconv_no_local':
+		return ''
+	lines, line = text(path), int(p[0].line)
+	s, e = body(path, line)
+	lab = labels(lines, s, e)
+	rel = [n for n in range(line + 1, e + 1)
+	       if re.search(r'\b(put_page\s*\(\s*%s\s*\[|release_pages\s*\(\s*%s\b)' % (A, A), lines[n - 1])]
+	for v in range(line + 1, e + 1):
+		m = re.search(r'\b(\w+)\s*=\s*vmap\s*\(\s*%s\b' % A, lines[v - 1])
+		if not m:
+			continue
+		V, bad = m.group(1), []
+		for n in range(v + 1, e + 1):
+			g = GOTO.search(lines[n - 1])
+			if not g or g.group(1) not in lab:
+				continue
+			if re.search(r'!\s*%s\b|\b%s\s*==\s*NULL' % (V, V), controlling_if(lines, n, v + 1)):
+				continue
+			ln = lab[g.group(1)]
+			r = [x for x in rel if x > ln]
+			if r and not any(re.search(r'\bvunmap\s*\(\s*%s\b' % V, lines[x - 1]) for x in range(ln, r[0])):
+				bad.append((n, g.group(1), r[0]))
+		if bad:
+			return ('fix first: after %s = vmap() (line %d), %s release%s the pages (line %d) '
+				'without vunmap(%s): the mapping outlives the pages today, and would outlive the '
+				'pins' % (V, v, ', '.join('the goto %s at line %d' % (L, n) for n, L, x in bad),
+					  '' if len(bad) > 1 else 's', bad[0][2], V))
+	return ''
+
+def dirty_leak(p, kind):
+	"""The device may write the pages and nothing dirties them."""
+	k, path = key(p), p[0].file
+	if kind != 'device' or 'FOLL_WRITE' not in flags.get(k, ''):
+		return ''
+	lines = text(path)
+	if k in held:
+		where = '\n'.join(lines)
+	else:
+		s, e = body(path, int(p[0].line))
+		where = '\n'.join(lines[s - 1:e])
+	if DIRTY.search(where):
+		return ''
+	return ('fix first: the device writes the pages (%s, flags %s) and nothing dirties them '
+		'before the release; the conversion is unpin_user_pages_dirty_lock() with the write '
+		'condition, which this rule does not write' % (first(evidence(k, 'device')), flags.get(k)))
+
+def releasers(path, R):
+	"""R and every function of the file that calls one of them."""
+	out, calls = set(R), {n: calls_in(path, n) for n in functions(path)}
+	grown = True
+	while grown:
+		grown = False
+		for n, cs in calls.items():
+			if n not in out and any(c in out for c, l in cs):
+				out.add(n)
+				grown = True
+	return out
+
+def scoped(p):
+	"""For held pages: (G, R, line) when a function on the chain from
+	the acquisition up through its callers in the file calls a release
+	of them after the pages were stored: the hold ends with the request.
+	The outermost such call is returned (the one the success path
+	reaches)."""
+	k, path = key(p), p[0].file
+	R = relfns.get(k, set())
+	if not R:
+		return None
+	Rs = releasers(path, R)
+	start = min(l for F in stores.get(k, {}) for l in stores[k][F]) if stores.get(k) else int(p[0].line)
+	todo, done, found = [(p[0].current_element, start)], set(), None
+	while todo:
+		fn, after = todo.pop(0)
+		if fn in done:
+			continue
+		done.add(fn)
+		for c, l in calls_in(path, fn):
+			if l > after and c in Rs and c != fn and (c in R or not found or found[1] not in R):
+				found = (fn, c, l)
+		for g in sorted(functions(path)):
+			for c, l in calls_in(path, g):
+				if c == fn and g != fn:
+					todo.append((g, l))
+	return found
+
+def judge(p):
+	"""(status, why): 'convert', 'review' or 'ref-ok'."""
+	why = verdict(p)
+	if why:
+		return 'review', why
+	k = key(p)
+	if apis.get(k) in retfns:
+		k = retfns[apis[k]]	# a caller of a function that returns the page
+		p = acqpos.get(k, p)
+	kind = access(k)
+	if kind == 'read':
+		return 'ref-ok', read_reason(k, apis.get(k, ''))
+	if kind == 'runtime':
+		return 'review', runtime_reason(k)
+	for leak in (count_leak(p), vmap_leak(p), dirty_leak(p, kind)):
+		if leak:
+			return 'review', leak
+	return 'convert', ''
 
 @script:python depends on patch || org || report@
 p << call.p;
@@ -744,6 +1045,7 @@ elif RELEASE.match(u):
 	fieldrel.setdefault(key(p), set()).add(key(c))
 	if c[0].current_element != p[0].current_element:
 		held.setdefault(key(p), []).append(int(c[0].line))
+		relfns.setdefault(key(p), set()).add(c[0].current_element)
 	if key(p) in direct:
 		seen.setdefault(key(p), []).append(('release', u, int(c[0].line)))
 elif DATA.match(u) or HARMLESS.match(u) or FIELDOK.match(u) or harmless_helper(u):
@@ -751,6 +1053,10 @@ elif DATA.match(u) or HARMLESS.match(u) or FIELDOK.match(u) or harmless_helper(u
 	# With no local, the data is reached through the field only.
 	if key(p) in direct and DATA.match(u):
 		seen.setdefault(key(p), []).append(('data', u, int(c[0].line)))
+		if DEVICE.match(u):
+			seen.setdefault(key(p), []).append(('device', u, int(c[0].line)))
+		if WRITES.match(u):
+			seen.setdefault(key(p), []).append(('write', u, int(c[0].line)))
 elif key(p) in direct and inside(q, direct[key(p)]):
 	field(p, F, q, 'ok')	# the acquisition itself
 elif u in ('__free_page', 'free_page', '__free_pages'):
@@ -762,11 +1068,11 @@ else:
 p << call.p;
 api << apiname.api;
 @@
-why = verdict(p)
+st, why = judge(p)
 if api not in GUPS:
 	pass	# a caller of a function that returns the page: reported there
-elif why:
-	coccilib.report.print_report(p[0], "%s: review: %s" % (api, why))
+elif st != 'convert':
+	coccilib.report.print_report(p[0], "%s: %s: %s" % (api, st, why))
 else:
 	coccilib.report.print_report(p[0], "%s: convert: %s" % (api, convert_reason_all(p, api)))
 
@@ -774,9 +1080,9 @@ else:
 p << call.p;
 api << apiname.api;
 @@
-why = verdict(p)
+st, why = judge(p)
 if api in GUPS:
-	coccilib.org.print_todo(p[0], "%s: %s" % (api, ('review: ' + why) if why else 'convert: ' + convert_reason_all(p, api)))
+	coccilib.org.print_todo(p[0], "%s: %s: %s" % (api, st, why if st != 'convert' else convert_reason_all(p, api)))
 
 // Only the calls that pass every check go on, with the releases of
 // their pages in the same function.
@@ -784,9 +1090,9 @@ if api in GUPS:
 p << call.p;
 I << pagesid.I;
 @@
-if mine(p, I) and not verdict(p):
+if mine(p, I) and judge(p)[0] == 'convert':
 	approved.add(key(p))
-	if key(p) in held:
+	if key(p) in held and not scoped(p):
 		longterm.add(key(p))
 
 @rel@

@@ -276,7 +276,77 @@ def _foll_get(reasons: Sequence[str], body: str) -> str:
 		'FOLL_GET exclude each other): it is dropped.') + '\n\n' + head[head.rfind('\n\n') + 2:] + '\n\n'
 
 
-HELD_RE = re.compile(r'held in (->\w+(?:, ->\w+)*) and released in another function')
+HELD_RE = re.compile(r'held in (->\w+(?:, ->\w+)*) past the call')
+# A convert reason of cocci/gup/gup_pin.cocci: the case, then what the
+# rule found (the access, its evidence, where the pages are released).
+GUP_REASON = re.compile(r'^pin_user_pages\.rst case (?P<case>\d) \([^)]*\): (?P<facts>.*)$')
+CASE_WHY = {
+	'1': ('Documentation/core-api/pin_user_pages.rst case 1 (Direct IO) asks for '
+	      'FOLL_PIN for pages a device accesses by DMA for one request; the same '
+	      'holds here, so that the '
+	      'rest of the kernel can tell them from pages that are merely referenced '
+	      '(folio_maybe_dma_pinned()) and GUP does not hand out a page shared '
+	      'copy-on-write with another process.'),
+	'2': ('Documentation/core-api/pin_user_pages.rst case 2 (pages held, their data '
+	      'accessed, past the call that took them, for as long as userspace says) '
+	      'asks for FOLL_PIN | FOLL_LONGTERM. FOLL_LONGTERM first migrates the '
+	      'pages out of ZONE_MOVABLE and CMA and refuses memory that must not be '
+	      'held (fsdax), so the call can now fail where it did not: gigantic '
+	      'hugetlb pages allocated from hugetlb_cma, for one.'),
+	'5': ('Documentation/core-api/pin_user_pages.rst case 5 (pin, write to the '
+	      'data, unpin) asks for FOLL_PIN for that, so that the rest of the kernel '
+	      '(writeback, migration, fork()) can tell a page being written through a '
+	      'kernel mapping from one that is merely referenced '
+	      '(folio_maybe_dma_pinned()).'),
+}
+
+
+def _gup_message(prefix: str, what: str, gets: List[str], reasons: Sequence[str]) -> Tuple[str, str]:
+	"""Subject and body of a get_user_pages*() conversion, from what the
+	rule found at each site (its convert reasons): the case, the access
+	and its evidence, where the pages are released."""
+	found = [m for r in reasons for m in [GUP_REASON.match(r)] if m]
+	cases = sorted({m.group('case') for m in found})
+	facts = [re.sub(r'; FOLL_GET, which .*$', '', m.group('facts')) for m in found]
+	held = sorted({f for r in reasons for m in [HELD_RE.search(r)] if m
+		       for f in m.group(1).split(', ')})
+	if '2' in cases:
+		subject = f'{prefix}: pin the user pages it holds in {what}'
+	elif '1' in cases:
+		subject = f'{prefix}: pin the user pages a device accesses in {what}'
+	else:
+		subject = f'{prefix}: pin the user pages it writes in {what}'
+	said = []
+	for f in facts:
+		parts = f.split('; ')
+		ret = re.search(r' in (\w+)\(\), which returns the page to its callers \(lines? ([^)]*)\)', parts[0])
+		if ret:
+			said.append(f'{ret.group(1)}() returns the page to its callers (line {ret.group(2)}): '
+				    + ', '.join(parts[1:]))
+		else:
+			said.append(', and '.join(parts[1:]))
+	body = wrap(f'{what} takes page references on user memory with {", ".join(gets)}: '
+		    + '; '.join(said) + '.') + '\n\n'
+	if '1' in cases and '2' not in cases:
+		body += wrap('The pages are released when the request ends, in a caller of the '
+			     'function that takes them, so the pin is not FOLL_LONGTERM.') + '\n\n'
+	body += '\n\n'.join(wrap(CASE_WHY[c]) for c in cases if c in CASE_WHY)
+	if held:
+		tail = (f'{", ".join(held)} is only stored, compared, tested, freed and released '
+			f'in this file, and holds no page from anywhere else: every acquire and every '
+			f'release of those pages change in the same patch:')
+	elif any('which returns the page to its callers' in r for r in reasons):
+		tail = ('The page goes from the static function that takes it only to its callers '
+			'in the same file, which release it: each is taken with a pin and released '
+			'with an unpin in the same patch, and no other function sees it:')
+	elif any('held in ->' in r for r in reasons):
+		tail = ('The field that holds the pages is used only in this file: every acquire '
+			'and every release of those pages change in the same patch:')
+	else:
+		tail = ('The pages never leave the function: each is taken with a pin and released '
+			'with an unpin in the same patch, and no other function sees them:')
+	body += '\n\n' + wrap(tail) + '\n\n'
+	return subject, _foll_get(reasons, body)
 
 
 def message(tr: Tree, group: str, files: List[str], rules: List[str],
@@ -289,46 +359,8 @@ def message(tr: Tree, group: str, files: List[str], rules: List[str],
 		       for f in m.group(1).split(', ')})
 	gup = any(r.startswith('gup/') for r in rules)
 	gets = [o + '()' for o in olds if o in GUP_PIN]
-	if gup and held:
-		subject = f'{prefix}: pin the user pages it holds in {what}'
-		body = wrap(
-			f'{what} takes page references on user memory with {", ".join(gets)}, '
-			f'accesses the data of those pages (kernel mapping, DMA, or a physical '
-			f'address handed to a device or hypervisor) and keeps '
-			f'them in {", ".join(held)} until another function releases them. '
-			f'Documentation/core-api/pin_user_pages.rst case 2 (pages held, their '
-			f'data accessed, past the call that took them) requires FOLL_PIN | '
-			f'FOLL_LONGTERM for that: the pin tells the rest of the kernel that '
-			f'the data is in use (folio_maybe_dma_pinned()), and FOLL_LONGTERM '
-			f'first moves the pages out of ZONE_MOVABLE and CMA, and refuses '
-			f'memory that must not be held (fsdax).')
-		body += '\n\n' + wrap(
-			f'{", ".join(held)} is only stored, compared, tested, freed and '
-			f'released in this file, and holds no page from anywhere else: every '
-			f'acquire and every release of those pages change in the same patch:') + '\n\n'
-		body = _foll_get(reasons, body)
-		return _tail(tr, subject, body, chg, files, rules, name, email)
 	if gup:
-		subject = f'{prefix}: pin the user pages whose data it accesses in {what}'
-		body = wrap(
-			f'{what} takes page references on user memory with {", ".join(gets)}, '
-			f'reads or writes the data of those pages (kmap, copy) and releases them '
-			f'in the same function. Documentation/core-api/pin_user_pages.rst case 5 '
-			f'(pin, write to the data, unpin) requires FOLL_PIN for that, so that the '
-			f'rest of the kernel can tell such pages from pages that are merely '
-			f'referenced (folio_maybe_dma_pinned()).')
-		if any('which returns the page to its callers' in r for r in reasons):
-			body += '\n\n' + wrap(
-				'The pages go from the static function that takes them only to '
-				'its callers in the same file, which access their data and '
-				'release them: each is taken with a pin and released with an '
-				'unpin in the same patch, and no other function sees them:') + '\n\n'
-		else:
-			body += '\n\n' + wrap(
-				'The pages never leave the function: each is taken with a pin and '
-				'released with an unpin in the same patch, and no other function sees '
-				'them:') + '\n\n'
-		return _tail(tr, subject, body, chg, files, rules, name, email)
+		return _tail(tr, *_gup_message(prefix, what, gets, reasons), chg, files, rules, name, email)
 	owned = [m for r in reasons for m in [OWNED_RE.search(r)] if m]
 	if any(r.startswith('container/') for r in rules) and owned:
 		m = owned[0]
@@ -462,7 +494,9 @@ def sites_from(results: List[spatch.FileResult],
 			base_api = f.api
 			done = any(ln == f.line for _, ln in conv)
 			status = 'converted' if done else ('review' if f.status == 'review' else 'kept')
-			reason = f.reason if status != 'kept' else f'{f.reason} (not applied: its file was not converted)'
+			# ref-ok: the rule keeps the reference on purpose (FOLL_GET is right).
+			reason = f.reason if status != 'kept' or f.status == 'ref-ok' else \
+				f'{f.reason} (not applied: its file was not converted)'
 			sites.append(Site(f.file, f.line, function_at(lines, f.line - 1),
 					  base_api, status, reason, f.rule))
 		# Old-API calls no rule spoke of.
@@ -500,10 +534,13 @@ def cover_letter(path: Path, tr: Tree, commits: List[Commit], sites: List[Site])
 			'with its release. The patches before the first conversion come '
 			'from pinconv\'s kernel overlay for this tree: '
 			+ '; '.join(c.subject for c in commits if c.kind == 'overlay') + '.')
-		if any(r.startswith('container/') for c in commits for r in c.rules):
+		used = {r for c in commits for r in c.rules}
+		held_by = [n for r, n in (('container/pipe_buf_pin', 'a pipe buffer'),
+					  ('container/nfs_page_pin', 'an NFS request')) if r in used]
+		if any(r.startswith('container/') for r in used):
 			blurb += '\n\n' + wrap(
 				'Where a caller hands its pages to a structure that keeps them '
-				'after the call (a pipe buffer, an NFS request), the overlay '
+				f'after the call ({", ".join(held_by) or "a container"}), the overlay '
 				'lets that structure own the pin and release it, and the '
 				'caller\'s patch hands the pin over instead of a reference.')
 	else:
@@ -517,12 +554,30 @@ def cover_letter(path: Path, tr: Tree, commits: List[Commit], sites: List[Site])
 			'commit builds and runs.')
 	gup = [c for c in conv if any(r.startswith('gup/') for r in c.rules)]
 	if gup:
+		kinds = [('it writes', 'the CPU writes the data: case 5, pin, write, unpin'),
+			 ('a device accesses', 'a device accesses the data for one request: case 1'),
+			 ('it holds', 'the pages are held until userspace releases them: case 2, '
+			  'FOLL_LONGTERM')]
+		parts = []
+		for phrase, why in kinds:
+			cs = [c.subject.split(': pin the')[0] for c in gup if f'pin the user pages {phrase} ' in c.subject]
+			if cs:
+				parts.append(f'{", ".join(cs)} ({why})')
 		blurb += '\n\n' + wrap(
-			f'{len(gup)} patch{"es" if len(gup) > 1 else ""} '
-			f'({", ".join(c.subject.split(":")[0] for c in gup)}) '
-			f'convert{"" if len(gup) > 1 else "s"} get_user_pages*() callers that read or write the data of the pages and '
-			'release them in the same function (pin_user_pages.rst case 5: pin, '
-			'access the data, unpin) to pin_user_pages*() and unpin_user_page().')
+			f'{len(gup)} patch{"es" if len(gup) > 1 else ""} convert'
+			f'{"" if len(gup) > 1 else "s"} get_user_pages*() callers to '
+			f'pin_user_pages*(), each for the pin_user_pages.rst case its commit '
+			f'names: {"; ".join(parts)}. A caller that only reads the data keeps '
+			f'FOLL_GET, as the document asks.')
+		reads = [x for x in sites if x.status == 'kept' and x.rule.startswith('gup/')
+			 and x.reason.startswith('a CPU read')]
+		if reads:
+			blurb += '\n\n' + wrap('Kept on references on purpose (a CPU read: FOLL_GET '
+						'is right, a pin would unshare COW-shared and KSM pages '
+						'and set MMF_HAS_PINNED):') + '\n\n'
+			for x in reads:
+				blurb += f'  {x.file}:{x.line} {x.function}(): {x.api}\n'
+			blurb = blurb.rstrip('\n')
 	blurb += '\n\n' + wrap(
 		f'The {len(conv)} conversion{"s were" if len(conv) != 1 else " was"} '
 		'generated by the semantic patches '
@@ -598,7 +653,7 @@ def generate(tr: Tree, jobs: int = 0) -> Dict:
 			chg += c
 			rules_used += [x for x in r.rules if x not in rules_used]
 		rules_used = [x.name for x in rules if x.name in rules_used]
-		reasons = [f.reason for r in rs for f in r.findings]
+		reasons = [f.reason for r in rs for f in r.findings if f.status == 'convert']
 		msg = message(tr, g, [r.path for r in rs], rules_used, chg, name, email, reasons)
 		n += 1
 		commit_all(tr, n, msg, [r.path for r in rs], name, email)

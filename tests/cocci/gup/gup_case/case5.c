@@ -1,4 +1,4 @@
-/* Case 5: pin, write to the data, unpin, all in one function. */
+/* Read only (flags 0): FOLL_GET is right, ref-ok. */
 static int add_page(struct encl *encl, unsigned long src, void *dst)
 {
 	struct page *src_page;
@@ -31,4 +31,23 @@ static int sum_pages(unsigned long start, int n, struct page **pages)
 		put_page(pg);
 	}
 	return sum;
+}
+
+/* The caller's flags decide whether the data is written: review. */
+static int access_one(struct mm_struct *mm, unsigned long addr, void *buf,
+		      int len, unsigned int gup_flags)
+{
+	struct page *page;
+	void *maddr;
+
+	if (get_user_pages_remote(mm, addr, 1, gup_flags, &page, NULL) <= 0)
+		return -EFAULT;
+	maddr = kmap(page);
+	if (gup_flags & FOLL_WRITE)
+		memcpy(maddr + offset_in_page(addr), buf, len);
+	else
+		memcpy(buf, maddr + offset_in_page(addr), len);
+	kunmap(page);
+	put_page(page);
+	return len;
 }

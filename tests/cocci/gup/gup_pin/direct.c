@@ -50,6 +50,7 @@ static int add_region(struct enclave *e, unsigned long uaddr, unsigned long size
 					     r->pages + i, FOLL_GET);
 		if (rc < 0)
 			goto put_pages;
+		r->nr_pages++;	/* before any other check: the release sees it */
 		rc = check_region_page(e, r->pages[i]);
 		if (rc < 0)
 			goto put_pages;
@@ -58,7 +59,6 @@ static int add_region(struct enclave *e, unsigned long uaddr, unsigned long size
 		if (rc < 0)
 			goto put_pages;
 		done += page_size(r->pages[i]);
-		r->nr_pages++;
 	} while (done < size);
 	list_add(&r->entry, &e->regions);
 	return 0;

@@ -55,7 +55,8 @@ free_pages:
 	return ret;
 }
 
-/* A page pointer kept only to be compared: not a hold. */
+/* A page pointer kept only to be compared: not a hold; and only read
+ * (FOLL_FORCE, no FOLL_WRITE): it stays (ref-ok). */
 struct dump {
 	struct page *page;
 	char *data;
@@ -87,7 +88,8 @@ static bool dump_page(struct linux_binprm *bprm, unsigned long pos,
 	return true;
 }
 
-/* Another process's memory, through a kernel mapping. */
+/* Another process's memory, through a kernel mapping: the caller's flags
+ * decide whether it is written, so it stays, for review. */
 static int access_remote(struct mm_struct *mm, unsigned long addr, void *buf,
 			 int len, unsigned int gup_flags)
 {

@@ -1,4 +1,4 @@
-/* Case 5: pin, access the data, unpin, in one function. */
+/* A CPU read (flags 0): no pin, FOLL_GET stays (ref-ok). */
 static int read_src(unsigned long src, void *dst)
 {
 	struct page *src_page;
@@ -58,7 +58,8 @@ static void drop(struct page *src_page)
 	put_page(src_page);
 }
 
-/* The array allocated before the call, freed after: still ours. */
+/* The array allocated before the call, freed after: still ours; read
+ * only, so it stays (ref-ok). */
 static int alloc_and_read(unsigned long start, int n, char *out)
 {
 	struct page **pages;
