@@ -69,7 +69,8 @@ def test_compat_both_branches_or_none() -> None:
 	of the #if, so the file is held back and reported."""
 	both = COMPAT.replace('get_user_pages(', 'pin_user_pages(').replace('put_page(', 'unpin_user_page(')
 	assert module.compat_conflict(COMPAT, both) is None
-	one = COMPAT.replace('get_user_pages(addr, 1, 0, &page);', 'pin_user_pages(addr, 1, 0, &page);')
+	one = COMPAT.replace('get_user_pages(addr, 1, FOLL_WRITE, &page);',
+			     'pin_user_pages(addr, 1, FOLL_WRITE, &page);')
 	assert module.compat_conflict(COMPAT, one.replace('put_page(', 'unpin_user_page(')) == 16
 	assert module.compat_conflict(COMPAT, COMPAT) is None
 

@@ -2,17 +2,19 @@
 """Out-of-tree modules: make spatch|check|audit M= on tests/module/pinmod,
 a module written for these tests:
 
-  pinmod_gup.c     get_user_pages_fast() + kmap/memcpy_from_page + put_page
-                   in one function (cocci/gup/gup_pin: converted on both
-                   generations)
+  pinmod_gup.c     get_user_pages_fast() + kmap/memcpy + put_page in one
+                   function: the two CPU writes (FOLL_WRITE, dirtied) are
+                   converted on both generations (cocci/gup/gup_pin,
+                   pin_user_pages.rst case 5); the two CPU reads stay on
+                   FOLL_GET (ref-ok: a read pin would unshare COW pages)
   pinmod_dio.c     an acquire helper (iov_iter_get_pages2() into io->pages)
                    and a release helper paired by their caller
                    (cocci/helper_release_pin: converted on 6.1 with the
                    overlay's iov_iter_pin_pages(); on 6.12 the release is in
                    another function: review)
   pinmod_keep.c    a page kept in a structure and put elsewhere: left alone
-  pinmod_compat.c  get_user_pages() under '#if LINUX_VERSION_CODE': both
-                   branches converted alike
+  pinmod_compat.c  get_user_pages(FOLL_WRITE) under '#if LINUX_VERSION_CODE':
+                   both branches converted alike
 
 The owner's repository (a branch of work in progress, an ignored build
 product) is byte for byte the same afterwards; a dirty one is refused.
@@ -102,8 +104,8 @@ def test_module_spatch_check_audit(repo: Path, kver: str) -> None:
 	assert len(patches) == len(EXPECT[kver]) + 1
 	diff = subprocess.run(['git', 'diff', 'pinconv-base', 'pinconv', '--', 'pinmod_compat.c'],
 			      cwd=ws, text=True, capture_output=True).stdout
-	assert '+	ret = pin_user_pages(addr, 1, 0, &page, NULL);' in diff
-	assert '+	ret = pin_user_pages(addr, 1, 0, &page);' in diff
+	assert '+	ret = pin_user_pages(addr, 1, FOLL_WRITE, &page, NULL);' in diff
+	assert '+	ret = pin_user_pages(addr, 1, FOLL_WRITE, &page);' in diff
 	assert '+	unpin_user_page(page);' in diff
 	p = run('check', '--kver', kver, '--module', str(repo))
 	assert p.returncode == 0, p.stdout[-3000:] + p.stderr
@@ -114,10 +116,13 @@ def test_module_spatch_check_audit(repo: Path, kver: str) -> None:
 	p = run('audit', '--kver', kver, '--module', str(repo))
 	assert p.returncode == 0, p.stderr
 	a = json.loads((tree.work_dir() / 'reports' / ws.name / 'audit.json').read_text())
-	cls = {(s['file'], s['api']): s['cls'] for s in a['sites']}
-	assert cls[('pinmod_gup.c', 'get_user_pages_fast')] == 'convertible'
-	assert cls[('pinmod_keep.c', 'get_user_pages_fast')] == 'review'
-	assert cls[('pinmod_dio.c', 'iov_iter_get_pages2')] == ('convertible' if kver == '6.1' else 'review')
+	cls: Dict[tuple, list] = {}
+	for s in sorted(a['sites'], key=lambda s: s['line']):
+		cls.setdefault((s['file'], s['api']), []).append(s['cls'])
+	# peek, poke, copy_in, copy_out: the reads keep their references
+	assert cls[('pinmod_gup.c', 'get_user_pages_fast')] == ['ref-ok', 'convertible'] * 2
+	assert cls[('pinmod_keep.c', 'get_user_pages_fast')] == ['review']
+	assert cls[('pinmod_dio.c', 'iov_iter_get_pages2')] == ['convertible' if kver == '6.1' else 'review']
 	assert snapshot(repo) == before
 	assert git(repo, 'rev-parse', '--abbrev-ref', 'HEAD') == 'wip'
 	assert git(repo, 'for-each-ref', '--format=%(refname)') == 'refs/heads/main\nrefs/heads/wip'

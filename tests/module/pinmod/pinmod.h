@@ -18,11 +18,13 @@ struct pinmod_slot {
 };
 
 int pinmod_peek(unsigned long addr, void *buf);
+int pinmod_poke(unsigned long addr, const void *buf);
 int pinmod_copy_in(unsigned long start, int n, char *out);
+int pinmod_copy_out(unsigned long start, int n, const char *in);
 ssize_t pinmod_direct_io(struct pinmod_io *io, struct iov_iter *iter, size_t n,
 			 u8 *sum);
 int pinmod_hold(struct pinmod_slot *slot, unsigned long addr);
 void pinmod_drop(struct pinmod_slot *slot);
-int pinmod_peek_locked(unsigned long addr, void *buf);
+int pinmod_poke_locked(unsigned long addr, const void *buf);
 
 #endif /* PINMOD_H */

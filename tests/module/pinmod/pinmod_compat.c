@@ -6,7 +6,7 @@
 #include <linux/version.h>
 #include "pinmod.h"
 
-int pinmod_peek_locked(unsigned long addr, void *buf)
+int pinmod_poke_locked(unsigned long addr, const void *buf)
 {
 	struct page *page;
 	void *kaddr;
@@ -14,16 +14,17 @@ int pinmod_peek_locked(unsigned long addr, void *buf)
 
 	mmap_read_lock(current->mm);
 #if LINUX_VERSION_CODE < KERNEL_VERSION(6, 5, 0)
-	ret = get_user_pages(addr, 1, 0, &page, NULL);
+	ret = get_user_pages(addr, 1, FOLL_WRITE, &page, NULL);
 #else
-	ret = get_user_pages(addr, 1, 0, &page);
+	ret = get_user_pages(addr, 1, FOLL_WRITE, &page);
 #endif
 	mmap_read_unlock(current->mm);
 	if (ret < 1)
 		return ret < 0 ? ret : -EFAULT;
 	kaddr = kmap_local_page(page);
-	memcpy(buf, kaddr, PAGE_SIZE);
+	memcpy(kaddr, buf, PAGE_SIZE);
 	kunmap_local(kaddr);
+	set_page_dirty_lock(page);
 	put_page(page);
 	return 0;
 }
