@@ -2,10 +2,14 @@
 ///
 /// Direct I/O into user memory must pin the pages (FOLL_PIN), not take
 /// references: Documentation/core-api/pin_user_pages.rst, case 1.
-/// Convert bio_iov_iter_get_pages() to bio_iov_iter_pin_pages() and, in the
-/// same file, its release bio_release_pages() to bio_unpin_pages().
-/// (A ZERO_PAGE such a bio carries is zero_page_pin.cocci's.) A file that also adds pages of another source to a bio is left alone
-/// and reported: one bio must never mix pinned and referenced pages.
+/// Convert bio_iov_iter_get_pages() to bio_iov_iter_pin_pages(), which pins
+/// only an iterator over user memory and flags the bio BIO_PAGE_PINNED (a
+/// kernel iterator's pages are never pinned). The release stays: the
+/// bio_release_pages() of the file, and bio_check_pages_dirty(), release
+/// the pages as the bio's flag says. Only where the file has such a release
+/// to show the bio's pages are released at all. A file that also adds pages
+/// of another source to a bio is left alone and reported: one bio must never
+/// mix pinned and referenced pages (a ZERO_PAGE goes in a bio of its own).
 ///
 // Confidence: High
 // Copyright: (C) 2026 pinconv authors
@@ -58,43 +62,33 @@ expression B, I;
 - bio_iov_iter_get_pages(B, I)
 + bio_iov_iter_pin_pages(B, I)
 
-@rel depends on patch && acq@
-expression B, D;
-@@
-- bio_release_pages(B, D)
-+ bio_unpin_pages(B, D)
-
 @ctx depends on context && acq0 && rel0 && !mixed@
-expression B, I, D;
+expression B, I;
 @@
-(
 * bio_iov_iter_get_pages(B, I)
-|
-* bio_release_pages(B, D)
-)
 
 @script:python depends on org && acq0 && rel0 && !mixed@
 pa << acq0.pa;
 @@
-msg = "bio_iov_iter_get_pages: convert: use bio_iov_iter_pin_pages(), released by bio_unpin_pages() in this file"
+msg = "bio_iov_iter_get_pages: convert: use bio_iov_iter_pin_pages(): pins an iterator over user memory and flags the bio BIO_PAGE_PINNED; the bio_release_pages() of this file releases by the flag"
 coccilib.org.print_todo(pa[0], msg)
 
 @script:python depends on report && acq0 && rel0 && !mixed@
 pa << acq0.pa;
 @@
-msg = "bio_iov_iter_get_pages: convert: use bio_iov_iter_pin_pages(), released by bio_unpin_pages() in this file"
+msg = "bio_iov_iter_get_pages: convert: use bio_iov_iter_pin_pages(): pins an iterator over user memory and flags the bio BIO_PAGE_PINNED; the bio_release_pages() of this file releases by the flag"
 coccilib.report.print_report(pa[0], msg)
 
 @script:python depends on org && acq0 && rel0 && !mixed@
 pr << rel0.pr;
 @@
-msg = "bio_release_pages: convert: use bio_unpin_pages(), the pages come from bio_iov_iter_get_pages() in this file"
+msg = "bio_release_pages: kept: releases the pages as the bio holds them (unpins a BIO_PAGE_PINNED bio of bio_iov_iter_pin_pages())"
 coccilib.org.print_todo(pr[0], msg)
 
 @script:python depends on report && acq0 && rel0 && !mixed@
 pr << rel0.pr;
 @@
-msg = "bio_release_pages: convert: use bio_unpin_pages(), the pages come from bio_iov_iter_get_pages() in this file"
+msg = "bio_release_pages: kept: releases the pages as the bio holds them (unpins a BIO_PAGE_PINNED bio of bio_iov_iter_pin_pages())"
 coccilib.report.print_report(pr[0], msg)
 
 @script:python depends on org && acq0 && mixed@

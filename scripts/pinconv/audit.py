@@ -243,6 +243,10 @@ def classify(tree: Tree, rev: str, calls: List[Tuple[str, int, str, str, str]],
 			rule = finding.rule if finding else ', '.join(res.rules if res else [])
 			why = finding.reason if finding else 'converted together with its acquire'
 			cls, why = 'convertible', f'cocci/{rule}.cocci: {why}'
+		elif finding and finding.status == 'kept' and res and finding.rule in res.rules:
+			# A release the rule leaves as it is in a file it converts
+			# (bio_release_pages() releases by the bio's flag).
+			cls, why = 'convertible', f'cocci/{finding.rule}.cocci: {finding.reason}'
 		elif finding and waits:
 			# A container rule waits for the API of a pin-aware container
 			# that this tree's overlay adds: make spatch applies it first.

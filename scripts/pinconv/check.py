@@ -314,6 +314,9 @@ class CommitResult:
 	subject: str
 	parent: str
 	files: List[str]
+	# git patch-id --stable of the commit: ties the report to the series
+	# it checked (tests/python/test_check_report.py).
+	patch_id: str = ''
 	build_ok: bool = False
 	build_seconds: float = 0.0
 	build_error: str = ''
@@ -764,11 +767,20 @@ class Placement:
 			if any(self.choice.where.get(f) == t for f in files)]
 
 
+def patch_id(repo: Path, sha: str) -> str:
+	"""The stable patch-id of a commit ('' for an empty one)."""
+	diff = subprocess.run(['git', 'show', '--format=', sha], cwd=repo, check=True,
+			      capture_output=True).stdout
+	out = subprocess.run(['git', 'patch-id', '--stable'], cwd=repo, input=diff, check=True,
+			     capture_output=True).stdout.decode()
+	return out.split()[0] if out.strip() else ''
+
+
 def check_commit(tree: Tree, commits: Sequence[Commit], i: int, label: str,
 		 src: Path, out: Path, where: str, state: ProofState,
 		 placed: Optional[Placement] = None) -> CommitResult:
 	c = commits[i]
-	r = CommitResult(c.sha, c.subject, c.parent, c.files)
+	r = CommitResult(c.sha, c.subject, c.parent, c.files, patch_id(tree.path, c.sha))
 	start = time.monotonic()
 	placed = placed or Placement(crossarch.Choice())
 	ch = placed.choice

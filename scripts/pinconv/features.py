@@ -51,9 +51,9 @@ FEATURES: List[Feature] = [
 	Feature('pin_user_pages_fast', 'include/linux/mm.h', _fn('pin_user_pages_fast'), '5.6'),
 	Feature('unpin_user_page', 'include/linux/mm.h', _fn('unpin_user_page'), '5.6'),
 	# What kernel-overlay/6.1 adds; a tree that has them needs no overlay.
-	Feature('pin_user_page', 'include/linux/mm.h', _fn('pin_user_page'), 'overlay'),
 	Feature('iov_iter_pin_pages', 'include/linux/uio.h', _fn('iov_iter_pin_pages'), 'overlay'),
-	Feature('bio_unpin_pages', 'include/linux/bio.h', _fn('bio_unpin_pages'), 'overlay'),
+	Feature('bio_iov_iter_pin_pages', 'include/linux/bio.h', _fn('bio_iov_iter_pin_pages'),
+		'overlay'),
 ]
 BY_NAME: Dict[str, Feature] = {f.name: f for f in FEATURES}
 

@@ -444,9 +444,28 @@ def message(tr: Tree, group: str, files: List[str], rules: List[str],
 		f'(case 1, Direct IO) requires FOLL_PIN for such pages, so that the '
 		f'rest of the kernel can tell pages under DMA from pages that are '
 		f'merely referenced (folio_maybe_dma_pinned()).')
-	body += '\n\n' + wrap(
-		'Convert the acquire and its release in the same patch, so that '
-		'every page taken with a pin is released with an unpin:') + '\n\n'
+	if set(olds) <= {'bio_iov_iter_get_pages'}:
+		# The bio records how it holds its pages: the release stays.
+		body += '\n\n' + wrap(
+			'Use bio_iov_iter_pin_pages(), which pins the pages of an iterator '
+			'over user memory and flags the bio BIO_PAGE_PINNED. The pages of '
+			'a kernel iterator are never pinned: a BVEC iterator\'s bvecs are '
+			'used as they are, and other kernel pages are referenced, as '
+			'before. The release does not change: bio_release_pages() and '
+			'bio_check_pages_dirty() release the pages as the bio\'s flag '
+			'says, unpinning those of a BIO_PAGE_PINNED bio.') + '\n\n'
+		body += wrap(
+			'What changes for user memory: a write now takes read-only pins '
+			'too, so a page of the source buffer that fork() left shared '
+			'copy-on-write, or a KSM page, is copied before it is pinned, and '
+			'the mm is marked MMF_HAS_PINNED, as upstream Direct I/O does since '
+			'Linux 6.4. An iterator marked nofault gets -EFAULT where a page '
+			'needs that copy, as for a page not present, and its caller '
+			'retries as it does for those:') + '\n\n'
+	else:
+		body += '\n\n' + wrap(
+			'Convert the acquire and its release in the same patch, so that '
+			'every page taken with a pin is released with an unpin:') + '\n\n'
 	return _tail(tr, subject, body, chg, files, rules, name, email)
 
 
@@ -516,6 +535,21 @@ def sites_from(results: List[spatch.FileResult],
 	return sorted(sites, key=lambda s: (s.file, s.line, s.api))
 
 
+def own_code(sites: List[Site], commits: List[Commit], tr: Tree) -> List[Site]:
+	"""Sites in a file the overlay changes are the pin API's own code
+	(the reference path it keeps for kernel iterators, the old API it wraps):
+	kept, not callers to convert or review."""
+	own = {f for c in commits if c.kind == 'overlay' for f in c.files}
+	out = []
+	for x in sites:
+		if x.file in own and x.status != 'converted' and not x.reason.startswith('definition'):
+			x = Site(x.file, x.line, x.function, x.api, 'kept',
+				 f'the pin API\'s own implementation (kernel-overlay/{tr.kver} '
+				 'changes this file)', '')
+		out.append(x)
+	return out
+
+
 def cover_letter(path: Path, tr: Tree, commits: List[Commit], sites: List[Site]) -> None:
 	text = path.read_text()
 	conv = [c for c in commits if c.kind == 'conversion']
@@ -549,9 +583,10 @@ def cover_letter(path: Path, tr: Tree, commits: List[Commit], sites: List[Site])
 			'references (get_user_pages, iov_iter_get_pages2, put_page, '
 			'bio_release_pages) to page pins (FOLL_PIN), as '
 			'Documentation/core-api/pin_user_pages.rst asks for Direct IO (case 1). '
-			'It first adds symmetric pin/unpin APIs, then converts one caller group '
-			'per patch, each acquire together with its release, so that every '
-			'commit builds and runs.')
+			'It first adds the pin APIs the tree lacks, which pin only user memory '
+			'(a kernel iterator\'s pages are never pinned), then converts one '
+			'caller group per patch, each acquire in the same patch as the release '
+			'that must unpin it, so that every commit builds and runs.')
 	gup = [c for c in conv if any(r.startswith('gup/') for r in c.rules)]
 	if gup:
 		kinds = [('it writes', 'the CPU writes the data: case 5, pin, write, unpin'),
@@ -567,14 +602,16 @@ def cover_letter(path: Path, tr: Tree, commits: List[Commit], sites: List[Site])
 			f'{len(gup)} patch{"es" if len(gup) > 1 else ""} convert'
 			f'{"" if len(gup) > 1 else "s"} get_user_pages*() callers to '
 			f'pin_user_pages*(), each for the pin_user_pages.rst case its commit '
-			f'names: {"; ".join(parts)}. A caller that only reads the data keeps '
-			f'FOLL_GET, as the document asks.')
+			f'names: {"; ".join(parts)}. A caller whose CPU only reads the data '
+			f'keeps FOLL_GET, as upstream keeps it on those paths: that is a '
+			f'choice, not the document\'s rule (which asks FOLL_PIN for data '
+			f'access), made because a read pin is not free.')
 		reads = [x for x in sites if x.status == 'kept' and x.rule.startswith('gup/')
 			 and x.reason.startswith('a CPU read')]
 		if reads:
-			blurb += '\n\n' + wrap('Kept on references on purpose (a CPU read: FOLL_GET '
-						'is right, a pin would unshare COW-shared and KSM pages '
-						'and set MMF_HAS_PINNED):') + '\n\n'
+			blurb += '\n\n' + wrap('Kept on references on purpose (a CPU read: a pin '
+						'would unshare COW-shared and KSM pages and set '
+						'MMF_HAS_PINNED on the mm for good):') + '\n\n'
 			for x in reads:
 				blurb += f'  {x.file}:{x.line} {x.function}(): {x.api}\n'
 			blurb = blurb.rstrip('\n')
@@ -660,7 +697,7 @@ def generate(tr: Tree, jobs: int = 0) -> Dict:
 		commits.append(Commit(msg.splitlines()[0], [r.path for r in rs], rules_used,
 				      'conversion'))
 		stdout.step(f'commit {n}: {msg.splitlines()[0]}')
-	sites = sites_from(results, converted)
+	sites = own_code(sites_from(results, converted), commits, tr)
 	outdir = PATCHES / tr.kver if tr.origin == 'debian' else treemod.work_dir() / 'patches' / tr.name
 	patches = export(tr, outdir, n, name, email)
 	cover = [p for p in patches if p.name.startswith('0000-')]

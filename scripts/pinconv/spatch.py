@@ -69,6 +69,10 @@ class Rule:
 	path: Path
 	text: str
 	tokens: Set[str]
+	# Why the rule is held back on this tree ('' if it is not): it runs in
+	# report mode only, and what it would convert is reported for review,
+	# with this reason.
+	hold: str = ''
 
 	@property
 	def digest(self) -> str:
@@ -134,13 +138,35 @@ def _grep_tokens(path: Path) -> Set[str]:
 	return tokens
 
 
+HOLD_RE = re.compile(r'^hold\s+(?P<names>[^:]+):\s*(?P<why>.+)$')
+
+
+def read_order(order: Path) -> List[Tuple[str, str]]:
+	"""The rules of a rules-<kver> file, in order: (name, why held back).
+	A line is a rule's name, or 'hold <name>, <name>...: <reason>' for rules
+	held back (reported, not applied); '#' starts a comment."""
+	out = []
+	for line in order.read_text().splitlines():
+		line = line.split('#')[0].strip()
+		if not line:
+			continue
+		m = HOLD_RE.match(line)
+		if m:
+			out += [(n.strip(), m['why'].strip()) for n in m['names'].split(',')]
+		else:
+			out.append((line, ''))
+	return out
+
+
 def load_rules(kver: str, names: Optional[List[str]] = None) -> List[Rule]:
 	order = COCCI / f'rules-{kver}'
+	held: Dict[str, str] = {}
 	if names is None:
 		if not order.is_file():
 			raise Error(f'{order} is missing')
-		names = [l.split('#')[0].strip() for l in order.read_text().splitlines()]
-		names = [n for n in names if n]
+		entries = read_order(order)
+		names = [n for n, _ in entries]
+		held = {n: why for n, why in entries if why}
 	rules = []
 	for n in names:
 		path = COCCI / f'{n}.cocci'
@@ -156,8 +182,20 @@ def load_rules(kver: str, names: Optional[List[str]] = None) -> List[Rule]:
 				    f'tree lacks ({WITHHELD[lacks[0]]})')
 			continue
 		tokens = grep_tokens(path) or (API_TOKENS & words(text))
-		rules.append(Rule(n, path, text, tokens))
+		rules.append(Rule(n, path, text, tokens, held.get(n, '')))
 	return rules
+
+
+def held_back(rule: Rule, f: Finding) -> Finding:
+	"""A held-back rule's finding: what it would convert, and what it
+	would leave for review, is for review with the reason it is held."""
+	if f.status == 'convert':
+		return Finding(f.file, f.line, f.api, 'review',
+			       f'held back: {rule.hold} (cocci/{rule.name}.cocci would {f.reason})', f.rule)
+	if f.status == 'review':
+		return Finding(f.file, f.line, f.api, 'review',
+			       f'held back: {rule.hold} (cocci/{rule.name}.cocci: {f.reason})', f.rule)
+	return f
 
 
 def cache_dir() -> Path:
@@ -303,9 +341,10 @@ def apply_rules_on(contents: Dict[str, str], files: List[str], rules: List[Rule]
 				m = REPORT_RE.match(line)
 				if not m:
 					continue
-				res.findings.append(Finding(relpath, int(m['line']), m['api'],
-							    m['status'], m['reason'], rule.name))
-			if new != res.new:
+				f = Finding(relpath, int(m['line']), m['api'], m['status'],
+					    m['reason'], rule.name)
+				res.findings.append(held_back(rule, f) if rule.hold else f)
+			if new != res.new and not rule.hold:
 				res.rules.append(rule.name)
 				res.new = new
 		return res

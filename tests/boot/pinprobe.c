@@ -63,7 +63,7 @@ struct result {
 	long long released;
 	bool data_ok;
 	long long bytes;
-	char note[200];
+	char note[256];
 	char fio[240];		/* fio's verdict, for its scenarios */
 };
 
@@ -152,6 +152,20 @@ static void skip(struct result *r, const char *why)
 {
 	r->skipped = true;
 	snprintf(r->reason, sizeof(r->reason), "%s", why);
+}
+
+/* The data or the state found is wrong: the first reason stays. */
+static __attribute__((format(printf, 2, 3)))
+void wrong(struct result *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!r->reason[0]) {
+		va_start(ap, fmt);
+		vsnprintf(r->reason, sizeof(r->reason), fmt, ap);
+		va_end(ap);
+	}
+	r->data_ok = false;
 }
 
 /* ---- pin counters -------------------------------------------------- */
@@ -3513,6 +3527,521 @@ static void procmem_rw(struct result *r)
 		 PROCMEM_WLEN, PROCMEM_WOFF, len - 40);
 }
 
+/* ---- COW-shared pages: a kernel iterator's, and a CPU read's ----------- */
+
+/*
+ * After fork() a private anonymous page is mapped by parent and child,
+ * write-protected in both and no longer PageAnonExclusive. GUP unshares
+ * such a page before it pins it (gup_must_unshare()), so a path that pins
+ * where it must not moves the page away from one of the two:
+ *
+ * - cow-splice-*: the parent vmsplice()s COW_BYTES of shared pages into a
+ *   pipe (no SPLICE_F_GIFT) and splice()s the pipe into a file opened
+ *   O_DIRECT. iter_file_splice_write() hands the pipe's pages to
+ *   ->write_iter() as an ITER_BVEC, a kernel iterator: Direct I/O takes
+ *   neither pin nor unpin for its pages (iov_iter_extract_will_pin() is
+ *   false for it). Only the splice is measured; the data is read back
+ *   with O_DIRECT (and from the server, for FUSE and NFS).
+ * - cow-peek: the parent reads the child's shared pages with ptrace
+ *   PEEKDATA and a pread() of /proc/<pid>/mem (__access_remote_vm()): a
+ *   CPU read takes no pin.
+ *
+ * Both check in /proc/<pid>/pagemap that every page is present at the same
+ * PFN in parent and child, mapped exclusively in neither, after fork() and
+ * again after the measured calls, and that the data is the pattern. The
+ * child only blocks reading a pipe until the parent closes it.
+ *
+ * Last, unmeasured, a control goes into the note: the same pages taken as
+ * user memory (an O_DIRECT pwrite() to the same place of the same file;
+ * for cow-peek gup_test's read-only pin_user_pages()), its pins and how
+ * many pages it unshared: where this kernel pins user pages on that path,
+ * it shows the counters and the PFN check seeing a pin of them.
+ */
+#define COW_PAGES	4
+#define COW_BYTES	(COW_PAGES * PAGE)
+#define PM_PFN_MASK	((1ULL << 55) - 1)
+#define PM_EXCLUSIVE	(1ULL << 56)
+#define PM_PRESENT	(1ULL << 63)
+
+struct cow {
+	unsigned char *mem;		/* COW_BYTES, shared with the child */
+	uint64_t pfn[COW_PAGES];	/* the pages' PFNs after fork() */
+	off_t off;			/* the file offset of mem's pattern */
+	uint64_t seed;
+	pid_t child;
+	int ctl;			/* the child reads the other end */
+	char control[100];		/* what the control found */
+};
+
+/* The pagemap entry of addr in process pid (0: this one). */
+static int pagemap_entry(pid_t pid, const void *addr, uint64_t *entry)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	if (pid)
+		snprintf(path, sizeof(path), "/proc/%d/pagemap", pid);
+	else
+		snprintf(path, sizeof(path), "/proc/self/pagemap");
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = pread(fd, entry, sizeof(*entry),
+		  (off_t)((uintptr_t)addr / PAGE * sizeof(*entry)));
+	close(fd);
+	if (n != sizeof(*entry)) {
+		if (n >= 0)
+			errno = EIO;
+		return -1;
+	}
+	return 0;
+}
+
+/* Every page of c->mem is one page of parent and child, where it was. */
+static bool cow_shared(struct result *r, struct cow *c, const char *when)
+{
+	uint64_t pe, ce, pfn;
+	int k;
+
+	for (k = 0; k < COW_PAGES; k++) {
+		const void *addr = c->mem + k * PAGE;
+
+		if (pagemap_entry(0, addr, &pe) || pagemap_entry(c->child, addr, &ce)) {
+			fail(r, "read /proc/<pid>/pagemap");
+			return false;
+		}
+		pfn = pe & PM_PFN_MASK;
+		if (!(pe & PM_PRESENT) || !(ce & PM_PRESENT))
+			wrong(r, "%s: page %d not present (pagemap parent 0x%llx, child 0x%llx)",
+			      when, k, (unsigned long long)pe, (unsigned long long)ce);
+		else if (!pfn)
+			wrong(r, "%s: pagemap shows no PFN (not CAP_SYS_ADMIN?)", when);
+		else if ((ce & PM_PFN_MASK) != pfn)
+			wrong(r, "%s: page %d unshared: PFN 0x%llx in the parent, 0x%llx in "
+			      "the child", when, k, (unsigned long long)pfn,
+			      (unsigned long long)(ce & PM_PFN_MASK));
+		else if ((pe | ce) & PM_EXCLUSIVE)
+			wrong(r, "%s: page %d mapped exclusively (parent %d, child %d)", when, k,
+			      !!(pe & PM_EXCLUSIVE), !!(ce & PM_EXCLUSIVE));
+		else if (c->pfn[k] && pfn != c->pfn[k])
+			wrong(r, "%s: page %d moved from PFN 0x%llx to 0x%llx", when, k,
+			      (unsigned long long)c->pfn[k], (unsigned long long)pfn);
+		else
+			c->pfn[k] = pfn;
+		if (!r->data_ok)
+			return false;
+	}
+	return true;
+}
+
+/* How many pages of c->mem parent and child no longer share. */
+static int cow_unshared(struct cow *c)
+{
+	uint64_t pe, ce;
+	int k, n = 0;
+
+	for (k = 0; k < COW_PAGES; k++)
+		if (pagemap_entry(0, c->mem + k * PAGE, &pe) ||
+		    pagemap_entry(c->child, c->mem + k * PAGE, &ce) ||
+		    (pe & PM_PFN_MASK) != (ce & PM_PFN_MASK))
+			n++;
+	return n;
+}
+
+/*
+ * COW_BYTES of the pattern of file offset off, then fork(): the child
+ * blocks on a pipe, the pages are shared. 0 if they are; else the
+ * scenario has failed (cow_end() still cleans up).
+ */
+static int cow_fork(struct result *r, struct cow *c, off_t off, uint64_t seed)
+{
+	int ctl[2];
+	char b;
+
+	memset(c, 0, sizeof(*c));
+	c->child = -1;
+	c->ctl = -1;
+	c->off = off;
+	c->seed = seed;
+	snprintf(c->control, sizeof(c->control), "no control (failed before it)");
+	c->mem = buf_alloc(COW_BYTES);
+	if (!c->mem) {
+		fail(r, "mmap");
+		return -1;
+	}
+	fill(c->mem, COW_BYTES, off, seed);
+	if (pipe2(ctl, O_CLOEXEC)) {
+		fail(r, "pipe2");
+		return -1;
+	}
+	c->child = fork();
+	if (c->child == 0) {
+		close(ctl[1]);
+		while (read(ctl[0], &b, 1) < 0 && errno == EINTR)
+			;
+		_exit(0);
+	}
+	close(ctl[0]);
+	c->ctl = ctl[1];
+	if (c->child < 0) {
+		fail(r, "fork");
+		return -1;
+	}
+	r->data_ok = true;
+	r->bytes = COW_BYTES;
+	return cow_shared(r, c, "after fork()") ? 0 : -1;
+}
+
+/* Let the child go and reap it; the parent's copy must be intact. */
+static void cow_end(struct result *r, struct cow *c)
+{
+	int status;
+
+	if (c->ctl >= 0)
+		close(c->ctl);
+	if (c->child > 0) {
+		if (waitpid(c->child, &status, 0) != c->child)
+			fail(r, "waitpid the child");
+		else if (!WIFEXITED(status) || WEXITSTATUS(status))
+			wrong(r, "the child ended with status 0x%x", status);
+	}
+	if (c->mem && r->data_ok && !check(c->mem, COW_BYTES, c->off, c->seed))
+		wrong(r, "the parent's buffer changed");
+	buf_free(c->mem, COW_BYTES);
+	c->mem = NULL;
+}
+
+/*
+ * vmsplice c->mem into a new pipe, splice() the pipe into fd (opened
+ * O_DIRECT) at c->off, measured; the pages must still be shared; then read
+ * the range back with O_DIRECT.
+ */
+static void cow_splice(struct result *r, struct cow *c, int fd, const char *what)
+{
+	struct iovec iov = { c->mem, COW_BYTES };
+	loff_t pos = c->off;
+	struct pins before;
+	unsigned char *back;
+	char msg[100];
+	long done = 0;
+	ssize_t n;
+	int p[2];
+
+	if (pipe2(p, O_CLOEXEC)) {
+		fail(r, "pipe2");
+		return;
+	}
+	n = vmsplice(p[1], &iov, 1, 0);
+	if (n != COW_BYTES) {
+		if (n >= 0)
+			wrong(r, "vmsplice took %zd of %ld B", n, COW_BYTES);
+		fail(r, "vmsplice");
+		goto out;
+	}
+	measure_start(&before);
+	while (done < COW_BYTES) {
+		n = splice(p[0], NULL, fd, &pos, COW_BYTES - done, 0);
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;
+			snprintf(msg, sizeof(msg), "splice into %s at %lld", what,
+				 (long long)(c->off + done));
+			fail(r, msg);
+			break;
+		}
+		done += n;
+	}
+	measure_end(r, &before);
+	if (!r->data_ok || !cow_shared(r, c, "after the splice"))
+		goto out;
+	back = buf_alloc(COW_BYTES);
+	if (!back) {
+		fail(r, "mmap");
+		goto out;
+	}
+	n = pread(fd, back, COW_BYTES, c->off);
+	if (n != COW_BYTES) {
+		if (n >= 0)
+			errno = EIO;
+		snprintf(msg, sizeof(msg), "O_DIRECT read back of %s", what);
+		fail(r, msg);
+	} else if (!check(back, COW_BYTES, c->off, c->seed)) {
+		wrong(r, "%s: read back differs", what);
+	}
+	buf_free(back, COW_BYTES);
+out:
+	close(p[0]);
+	close(p[1]);
+}
+
+/*
+ * The control of a cow-splice scenario, once its checks are done: an
+ * O_DIRECT pwrite() of the same pages, now a user-backed iterator, to the
+ * same place (the same data); its pins and the pages it unshared.
+ */
+static void cow_splice_control(struct result *r, struct cow *c, int fd)
+{
+	struct result ctl = { .name = "control" };
+	struct pins before;
+	ssize_t n;
+
+	if (!r->data_ok)
+		return;
+	measure_start(&before);
+	n = pwrite(fd, c->mem, COW_BYTES, c->off);
+	measure_end(&ctl, &before);
+	if (n != COW_BYTES)
+		snprintf(c->control, sizeof(c->control), "control: O_DIRECT pwrite "
+			 "returned %zd", n);
+	else
+		snprintf(c->control, sizeof(c->control), "control: O_DIRECT pwrite of "
+			 "them, %lld/%lld pins, %d of %d pages unshared", ctl.acquired,
+			 ctl.released, cow_unshared(c), COW_PAGES);
+}
+
+/* Fork, open path O_DIRECT (after prealloc bytes of it, if any), splice. */
+static void cow_splice_path(struct result *r, const char *path, size_t prealloc_len,
+			    off_t off, uint64_t seed)
+{
+	struct cow c;
+	int fd;
+
+	if (prealloc_len && prealloc(path, prealloc_len, 0)) {
+		fail(r, "preallocate the file");
+		return;
+	}
+	if (!cow_fork(r, &c, off, seed)) {
+		fd = open(path, O_RDWR | O_DIRECT | O_CLOEXEC);
+		if (fd < 0) {
+			fail(r, "open O_DIRECT");
+		} else {
+			cow_splice(r, &c, fd, path);
+			cow_splice_control(r, &c, fd);
+			close(fd);
+		}
+	}
+	cow_end(r, &c);
+	snprintf(r->note, sizeof(r->note), "%d COW-shared pages vmspliced, spliced into "
+		 "%s (O_DIRECT) at %lld; %s", COW_PAGES, path, (long long)off, c.control);
+}
+
+/* block/fops.c: the raw block device of the blk-raw-* scenarios. */
+static void cow_splice_blk(struct result *r)
+{
+	struct cow c;
+	int fd = open_ram(r);
+
+	if (fd < 0)
+		return;
+	if (!cow_fork(r, &c, 3 * MiB, 81)) {
+		cow_splice(r, &c, fd, RAM);
+		cow_splice_control(r, &c, fd);
+	}
+	cow_end(r, &c);
+	close(fd);
+	snprintf(r->note, sizeof(r->note), "%d COW-shared pages vmspliced, spliced into "
+		 RAM " (O_DIRECT) at 3 MiB; %s", COW_PAGES, c.control);
+}
+
+/* fs/iomap/direct-io.c: an overwrite of a written ext4 file. */
+static void cow_splice_ext4(struct result *r)
+{
+	if (need_ext4(r))
+		cow_splice_path(r, "/mnt/ext4/cow.dat", 64 * KiB, 16 * KiB, 82);
+}
+
+/* fs/direct-io.c: FAT writes O_DIRECT only inside what it has allocated. */
+static void cow_splice_vfat(struct result *r)
+{
+	if (need_vfat(r))
+		cow_splice_path(r, "/mnt/vfat/cow.dat", 128 * KiB, 32 * KiB, 83);
+}
+
+/*
+ * fs/fuse/file.c, both ways the fuse-* scenarios take: the FOPEN_DIRECT_IO
+ * file (fuse_direct_io()) and the cached one opened O_DIRECT
+ * (fuse_direct_IO()), the same pages into each; checked on the server too.
+ */
+#define COW_FUSE_OFF	(256 * KiB)
+
+static void cow_splice_fuse(struct result *r)
+{
+	char path[64];
+	struct cow c;
+	int i, fd;
+
+	if (!need_fuse(r))
+		return;
+	if (!cow_fork(r, &c, COW_FUSE_OFF, 84)) {
+		for (i = 0; i < 2 && r->data_ok; i++) {
+			snprintf(path, sizeof(path), FUSE_DIR "/%s", fuse_files[i].name);
+			fd = open(path, O_RDWR | O_DIRECT | O_CLOEXEC);
+			if (fd < 0) {
+				fail(r, "open O_DIRECT");
+				break;
+			}
+			cow_splice(r, &c, fd, path);
+			fuse_check_server(r, i, COW_FUSE_OFF, COW_BYTES, 84);
+			if (i == 1)	/* last: the control unshares the pages */
+				cow_splice_control(r, &c, fd);
+			close(fd);
+		}
+	}
+	cow_end(r, &c);
+	r->bytes = 2 * COW_BYTES;
+	snprintf(r->note, sizeof(r->note), "%d COW-shared pages vmspliced, spliced into "
+		 FUSE_DIR "/direct (FOPEN_DIRECT_IO) and /cached, O_DIRECT, at %ld, checked "
+		 "on the server; %s (cached)", COW_PAGES, COW_FUSE_OFF, c.control);
+}
+
+/* fs/nfs/direct.c through the guest's own NFS mount; checked on the server. */
+#define COW_NFS_OFF	(64 * KiB)
+
+static void cow_splice_nfs(struct result *r)
+{
+	struct cow c;
+	int fd;
+
+	if (!need_nfs(r))
+		return;
+	if (!cow_fork(r, &c, COW_NFS_OFF, 85)) {
+		fd = nfs_open(r, "cow-splice.dat", O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC);
+		if (fd >= 0) {
+			cow_splice(r, &c, fd, NFS_DIR "/cow-splice.dat");
+			if (r->data_ok)
+				nfs_check_server(r, "cow-splice.dat", COW_NFS_OFF, COW_BYTES, 85);
+			cow_splice_control(r, &c, fd);
+			close(fd);
+		}
+	}
+	cow_end(r, &c);
+	snprintf(r->note, sizeof(r->note), "%d COW-shared pages vmspliced, spliced into "
+		 NFS_DIR "/cow-splice.dat (O_DIRECT, NFSv%s) at %ld, checked on the "
+		 "server; %s", COW_PAGES, nfs_vers, COW_NFS_OFF, c.control);
+}
+
+/*
+ * The child's shared pages read by its tracer: PEEKDATA of a word in each
+ * page and of one across each page boundary, and a pread() of
+ * /proc/<pid>/mem across all of them at an odd offset.
+ */
+#define COW_PEEKS	(2 * COW_PAGES - 1)
+#define COW_MEM_OFF	5
+
+static long cow_peek_at(int i)
+{
+	return i < COW_PAGES ? i * PAGE + 40 * i + 1 : (i - COW_PAGES + 1) * PAGE - 3;
+}
+
+/*
+ * The control of cow-peek: gup_test pins the parent's copy of the pages
+ * read-only with pin_user_pages() (mm/gup_test.c, as gup-control does).
+ */
+static void cow_peek_control(struct result *r, struct cow *c)
+{
+	struct result ctl = { .name = "control" };
+	struct pins before;
+	struct gup_test g;
+	int fd, err;
+
+	if (!r->data_ok)
+		return;
+	fd = open("/sys/kernel/debug/gup_test", O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(c->control, sizeof(c->control), "no control: no gup_test "
+			 "(CONFIG_GUP_TEST)");
+		return;
+	}
+	memset(&g, 0, sizeof(g));
+	g.addr = (uintptr_t)c->mem;
+	g.size = COW_BYTES;
+	g.nr_pages_per_call = COW_PAGES;
+	measure_start(&before);
+	err = ioctl(fd, PIN_BASIC_TEST, &g) ? errno : 0;
+	measure_end(&ctl, &before);
+	close(fd);
+	if (err)
+		snprintf(c->control, sizeof(c->control), "control: PIN_BASIC_TEST: %s",
+			 strerror(err));
+	else
+		snprintf(c->control, sizeof(c->control), "control: read-only "
+			 "pin_user_pages() of the parent's copy, %lld/%lld pins, %d of %d "
+			 "pages unshared", ctl.acquired, ctl.released, cow_unshared(c),
+			 COW_PAGES);
+}
+
+static void cow_peek(struct result *r)
+{
+	static unsigned char got[COW_BYTES];
+	long words[COW_PEEKS];
+	struct pins before;
+	bool traced = false;
+	char path[64];
+	int i, fd, status;
+	struct cow c;
+	ssize_t n;
+
+	if (cow_fork(r, &c, 0, 86))
+		goto out;
+	if (ptrace(PTRACE_SEIZE, c.child, NULL, NULL)) {
+		fail(r, "PTRACE_SEIZE the child");
+		goto out;
+	}
+	traced = true;
+	if (ptrace(PTRACE_INTERRUPT, c.child, NULL, NULL) ||
+	    waitpid(c.child, &status, __WALL) != c.child || !WIFSTOPPED(status)) {
+		fail(r, "stop the child (PTRACE_INTERRUPT)");
+		goto out;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/mem", c.child);
+	measure_start(&before);
+	for (i = 0; i < COW_PEEKS; i++) {
+		errno = 0;
+		words[i] = ptrace(PTRACE_PEEKDATA, c.child, c.mem + cow_peek_at(i), NULL);
+		if (errno) {
+			fail(r, "PTRACE_PEEKDATA");
+			break;
+		}
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	n = fd < 0 ? -1 : pread(fd, got + COW_MEM_OFF, COW_BYTES - 2 * COW_MEM_OFF,
+				(off_t)(uintptr_t)c.mem + COW_MEM_OFF);
+	if (fd >= 0)
+		close(fd);
+	measure_end(r, &before);
+	if (n != COW_BYTES - 2 * COW_MEM_OFF) {
+		if (n >= 0)
+			errno = EIO;
+		fail(r, "pread /proc/<pid>/mem");
+	}
+	if (!ptrace(PTRACE_DETACH, c.child, NULL, NULL))
+		traced = false;
+	for (i = 0; i < COW_PEEKS && r->data_ok; i++)
+		if (bcheck((unsigned char *)&words[i], sizeof(long), cow_peek_at(i), 86) >= 0)
+			wrong(r, "PEEKDATA at %ld: 0x%lx is not the pattern", cow_peek_at(i),
+			      words[i]);
+	if (r->data_ok && bcheck(got + COW_MEM_OFF, COW_BYTES - 2 * COW_MEM_OFF,
+				 COW_MEM_OFF, 86) >= 0)
+		wrong(r, "pread of /proc/<pid>/mem differs at byte %ld",
+		      COW_MEM_OFF + bcheck(got + COW_MEM_OFF, COW_BYTES - 2 * COW_MEM_OFF,
+					   COW_MEM_OFF, 86));
+	if (r->data_ok && cow_shared(r, &c, "after the reads"))
+		cow_peek_control(r, &c);
+out:
+	if (traced && c.child > 0) {
+		/* Stopped or not, it must not keep the parent waiting. */
+		kill(c.child, SIGKILL);
+		ptrace(PTRACE_DETACH, c.child, NULL, NULL);
+	}
+	cow_end(r, &c);
+	r->bytes = COW_PEEKS * sizeof(long) + COW_BYTES - 2 * COW_MEM_OFF;
+	snprintf(r->note, sizeof(r->note), "%d COW-shared pages of a stopped child: %d "
+		 "PEEKDATA (a word per page and across each boundary), pread %ld B of "
+		 "/proc/<pid>/mem; %s", COW_PAGES, COW_PEEKS, COW_BYTES - 2 * COW_MEM_OFF,
+		 c.control);
+}
+
 /* ---- TOMOYO: an execve's argv and envp (tomoyo_dump_page()) ------------ */
 
 /*
@@ -3880,6 +4409,12 @@ static const struct scenario scenarios[] = {
 	{ "vmsplice-close", vmsplice_close },
 	{ "uprobe-refctr", uprobe_refctr },
 	{ "procmem-rw", procmem_rw },
+	{ "cow-splice-blk", cow_splice_blk },
+	{ "cow-splice-ext4", cow_splice_ext4 },
+	{ "cow-splice-vfat", cow_splice_vfat },
+	{ "cow-splice-fuse", cow_splice_fuse },
+	{ "cow-splice-nfs", cow_splice_nfs },
+	{ "cow-peek", cow_peek },
 	/* Last: it leaves a TOMOYO policy behind. */
 	{ "tomoyo-argv", tomoyo_argv },
 };

@@ -169,10 +169,13 @@ def test_container_sites_wait_for_their_overlay() -> None:
 	assert audit.supplied(t612, 'x (needs PIPE_BUF_FLAG_PINNED)') is None
 	assert 'NFS-let-an-nfs_page' in audit.supplied(t612, 'x (needs nfs_page_create_from_extracted_page)')
 	assert audit.supplied(t612, 'x (needs nfs_create_request_pinned)') is None   # 6.1's
-	assert audit.supplied(SimpleNamespace(kver='6.1'), 'x (needs nfs_create_request_pinned)')
+	# 6.1's NFS container conversion is held back (cocci/rules-6.1): its
+	# overlay no longer adds the pin-owning constructor.
+	assert audit.supplied(SimpleNamespace(kver='6.1'), 'x (needs nfs_create_request_pinned)') is None
 	assert audit.supplied(t612, 'x (needs no_such_api)') is None
 	assert audit.supplied(t612, 'no marker') is None
-	want = {'6.1': {'fs/nfs/direct.c': 2}, '6.12': {'fs/nfs/direct.c': 2, 'fs/splice.c': 1}}
+	want = {'6.1': {'fs/nfs/direct.c': 2, 'fs/fuse/file.c': 1, 'fs/direct-io.c': 1},
+		'6.12': {'fs/nfs/direct.c': 2, 'fs/splice.c': 1}}
 	for kv, files in want.items():
 		rep = json.loads((TOP / 'reports' / kv / 'audit.json').read_text())
 		for f, n in files.items():
@@ -181,6 +184,13 @@ def test_container_sites_wait_for_their_overlay() -> None:
 			if f == 'fs/splice.c':
 				# vmsplice's pipe-buffer pin was withdrawn: for review.
 				assert [s['cls'] for s in got] == ['review'], got
+				continue
+			if kv == '6.1':
+				# Held back on 6.1 (cocci/rules-6.1): a kernel iterator
+				# reaches it, and 6.1 cannot tell which pages it pinned.
+				assert [s['cls'] for s in got] == ['review'] * n, got
+				assert all('held back: ' in s['reason'] and 'kernel iterator' in s['reason']
+					   for s in got), got
 				continue
 			for s in got:
 				assert s['cls'] == 'convertible', (kv, f, s['reason'])

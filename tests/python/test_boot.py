@@ -39,9 +39,11 @@ def console(lines: List[str], warnings: List[str] = ()) -> str:
 
 
 def all_lines(acquired: int = 0) -> List[str]:
-	"""Every scenario with the given balanced count; the control pins."""
-	return [line(n, 64 if n == boot.CONTROL else acquired,
-		     64 if n == boot.CONTROL else acquired) for n in boot.SCENARIOS]
+	"""Every scenario with the given balanced count; the control pins, the
+	never-pinned ones take none."""
+	def count(n: str) -> int:
+		return 64 if n == boot.CONTROL else 0 if n in boot.NEVER_PINNED else acquired
+	return [line(n, count(n), count(n)) for n in boot.SCENARIOS]
 
 
 def statuses(verdicts: List[boot.Verdict]) -> Dict[str, str]:
@@ -501,12 +503,16 @@ def test_nfs_scenarios_need_nfsd(kver: str, tmp_path: Path, monkeypatch) -> None
 			if not l.startswith('CONFIG_NFSD')))
 	monkeypatch.setattr(build, 'CONFIGS', tmp_path)
 	off = set(boot.unconfigured(t)) - {'ublk-write', 'ublk-read', 'fio-ublk'}
-	assert off == {'nfs-direct-write', 'nfs-direct-read', 'fio-nfs'}
+	assert off == {'nfs-direct-write', 'nfs-direct-read', 'fio-nfs', 'cow-splice-nfs'}
 	exp = boot.expectations(boot.SCENARIOS_OF_FILE['fs/nfs/direct.c'], boot.EXPECT_REF, off)
 	skipped = {'scenario': 'nfs-direct-read', 'skipped': True,
 		   'reason': 'no nfsd (CONFIG_NFSD, CONFIG_NFSD_V4, CONFIG_NFS_V4)'}
 	assert boot.judge_one('nfs-direct-read', skipped, exp['nfs-direct-read'], []).status == 'skip'
 	assert boot.judge_one('nfs-direct-read', skipped, boot.EXPECT_PIN, []).status == 'fail'
+	# Never pinned, configured or not: 'ref', and without nfsd a skip.
+	assert exp['cow-splice-nfs'] == boot.EXPECT_REF
+	assert boot.judge_one('cow-splice-nfs', dict(skipped, scenario='cow-splice-nfs'),
+			      exp['cow-splice-nfs'], []).status == 'skip'
 
 
 def test_initramfs_has_the_nfs_directories() -> None:
@@ -518,3 +524,75 @@ def test_initramfs_has_the_nfs_directories() -> None:
 	for i, d in enumerate(dirs):
 		parent = str(Path(d).parent)
 		assert parent == '.' or parent in dirs[:i], d
+
+
+# ---- COW-shared pages: never pinned ----
+
+COW = ['cow-splice-blk', 'cow-splice-ext4', 'cow-splice-vfat', 'cow-splice-fuse',
+       'cow-splice-nfs', 'cow-peek']
+
+
+def test_never_pinned_scenarios_are_known_and_not_must_pin() -> None:
+	"""The COW scenarios are scenarios of the probe, never pinned, and in
+	no list of SCENARIOS_OF_FILE (those must pin once converted)."""
+	assert boot.NEVER_PINNED == set(COW)
+	assert boot.NEVER_PINNED <= set(boot.SCENARIOS)
+	for f, names in boot.SCENARIOS_OF_FILE.items():
+		assert not boot.NEVER_PINNED & set(names), f
+	assert boot.NEEDS_CONFIG['cow-splice-nfs'] == boot.NEEDS_CONFIG['nfs-direct-write']
+	assert boot.CONTROL not in boot.NEVER_PINNED
+
+
+@pytest.mark.parametrize('default', [boot.EXPECT_REF, boot.EXPECT_ANY, boot.EXPECT_PIN])
+def test_never_pinned_expect_ref_last(default: str) -> None:
+	"""'ref' for the COW scenarios on every kernel, whatever the default,
+	even when listed as pinned (a series converting their files, or
+	--expect-pinned naming them) and when unconfigured; the rest as before."""
+	every_file = [sc for names in boot.SCENARIOS_OF_FILE.values() for sc in names]
+	exp = boot.expectations(every_file + COW, default, ['cow-splice-nfs', 'fio-nfs'])
+	for name in COW:
+		assert exp[name] == boot.EXPECT_REF, (name, default)
+	assert exp['blk-raw-write'] == boot.EXPECT_PIN
+	assert exp['fio-nfs'] == boot.EXPECT_ANY
+	assert exp[boot.CONTROL] == boot.EXPECT_PIN
+	assert boot.expectations([], default)['tomoyo-argv'] == default
+
+
+def cow_result(name: str, acquired: int, released: int, data_ok: bool = True,
+	       reason: str = '') -> dict:
+	results, _ = boot.parse_console(console([line(name, acquired, released, data_ok,
+							 reason=reason)]))
+	return results[name]
+
+
+@pytest.mark.parametrize('name', COW)
+def test_never_pinned_judged(name: str) -> None:
+	"""Under the expectation the tip gets (its series pins the rest): 0
+	pins and intact data pass; balanced pins, an unpin of what was never
+	pinned, or bad data fail."""
+	expect = boot.expectations(list(boot.SCENARIOS_OF_FILE['block/fops.c']) + [name],
+				   boot.EXPECT_ANY)[name]
+	assert expect == boot.EXPECT_REF
+	assert boot.judge_one(name, cow_result(name, 0, 0), expect, []).status == 'pass'
+	v = boot.judge_one(name, cow_result(name, 4, 4), expect, [])
+	assert v.status == 'fail' and 'expected page references, 4 pins taken' in v.reasons
+	v = boot.judge_one(name, cow_result(name, 0, 4), expect, [])
+	assert v.status == 'fail' and 'pins acquired 0 != released 4' in v.reasons
+	v = boot.judge_one(name, cow_result(name, 0, 0, False,
+					    'after the splice: page 2 unshared'), expect, [])
+	assert v.status == 'fail'
+	assert v.reasons == ['data not ok: after the splice: page 2 unshared']
+
+
+def test_cow_splice_pins_fail_the_whole_run() -> None:
+	"""A tip whose Direct I/O pins a kernel iterator's pages: every other
+	scenario passes, cow-splice-ext4 fails (4 pins acquired, 4 released),
+	and a cow-peek with unshared pages fails on its data."""
+	lines = [l for l in all_lines(0) if '"cow-splice-ext4"' not in l and '"cow-peek"' not in l]
+	lines.append(line('cow-splice-ext4', 4, 4))
+	lines.append(line('cow-peek', 0, 0, data_ok=False, reason='after the reads: page 0 '
+			  'unshared: PFN 0x1234 in the parent, 0x5678 in the child'))
+	results, warnings = boot.parse_console(console(lines))
+	st = statuses(boot.judge(results, boot.expectations(COW, boot.EXPECT_ANY), warnings))
+	assert st['cow-splice-ext4'] == st['cow-peek'] == 'fail'
+	assert {s for n, s in st.items() if n not in ('cow-splice-ext4', 'cow-peek')} == {'pass'}
