@@ -23,7 +23,7 @@ import pytest
 
 from conftest import TOP, pinconv, snapshot
 from kerneltrees import git, labelled_tree, show
-from pinconv import overlay, tree
+from pinconv import overlay, spatch, tree
 
 pytestmark = pytest.mark.e2e
 
@@ -89,8 +89,8 @@ def test_kdir_tree_spatch_and_audit(trees: Dict[str, Path], work: Path,
 	t_spatch = time.monotonic() - t0 - t_tree
 	ws = next(work.glob(f'kdir-{kd.name}-*'))
 	rep = json.loads((work / 'reports' / ws.name / 'spatch.json').read_text())
-	order = [l.split('#')[0].strip() for l in (TOP / 'cocci' / f'rules-{rules}').read_text().splitlines()]
-	assert rep['rules'] == [n for n in order if n]
+	order = [n for n, _ in spatch.read_order(TOP / 'cocci' / f'rules-{rules}')]
+	assert rep['rules'] == order
 	assert rep['kernel'].startswith(label + '.')
 	# The same files as the Debian tree of the generation: the same conversions.
 	conv = [c['subject'] for c in rep['commits'] if c['kind'] == 'conversion']
