@@ -307,14 +307,14 @@ def test_drift_case_passes_and_is_named(drift_case: Dict[str, str]) -> None:
 
 @pytest.mark.e2e
 def test_changed_rule_output_fails(drift_case: Dict[str, str], tmp_path: Path) -> None:
-	"""zero_page_pin.cocci writes another call: the check fails and names
-	the patch and the hunk."""
+	"""bio_iov_iter_pin.cocci writes another call: the check fails and
+	names the patch and the hunk."""
 	cocci = tmp_path / 'cocci'
 	shutil.copytree(TOP / 'cocci', cocci)
-	rule = cocci / 'zero_page_pin.cocci'
+	rule = cocci / 'bio_iov_iter_pin.cocci'
 	text = rule.read_text()
-	assert '+ pin_user_page(Z);' in text
-	rule.write_text(text.replace('+ pin_user_page(Z);', '+ try_grab_page(Z, FOLL_PIN);'))
+	assert '+ bio_iov_iter_pin_pages(B, I)' in text
+	rule.write_text(text.replace('+ bio_iov_iter_pin_pages(B, I)', '+ bio_iov_iter_try_pin_pages(B, I)'))
 	env = dict(drift_case, PINCONV_COCCI=str(cocci),
 		   PINCONV_OUT=str(tmp_path / 'out'))
 	p = pinconv('spatch', '--kver', '6.1', env=env)
@@ -322,4 +322,5 @@ def test_changed_rule_output_fails(drift_case: Dict[str, str], tmp_path: Path) -
 	v = drift.compare_outputs(TOP, tmp_path / 'out', '6.1')
 	assert v.changed, v.summary()
 	hunks = [c for c in v.changed if '-iomap-' in c and ': hunk ' in c]
-	assert hunks and 'fs/iomap/direct-io.c' in hunks[0] and 'try_grab_page' in hunks[0], v.changed
+	assert hunks and 'fs/iomap/direct-io.c' in hunks[0] and 'bio_iov_iter_try_pin_pages' in hunks[0], \
+		v.changed
