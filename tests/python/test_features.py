@@ -50,7 +50,7 @@ def test_debian_trees_features(kver: str, gen: str) -> None:
 	# ... but the work tree after make spatch has the 6.1 overlay's APIs.
 	if gen == 'get':
 		after = features.detect(features.git_reader(ws, tree.BRANCH))
-		assert {'iov_iter_pin_pages', 'bio_iov_iter_pin_pages', 'BIO_PAGE_PINNED'} <= after
+		assert {'iov_iter_pin_pages', 'bio_iov_iter_pin_pages', 'BIO_PAGE_PINNED'} <= set(after)
 	from pinconv import overlay
 	t = tree.prepare(kver)
 	assert ('BIO_PAGE_PINNED' in t.features) == (gen == 'extract')
