@@ -13,6 +13,9 @@
  * nr_foll_pin_acquired / nr_foll_pin_released across the measured I/O
  * (after it completed). An unconverted kernel takes page references for
  * Direct I/O, so both stay 0; a converted one pins, so both move, equally.
+ * A scenario that can pin also states, per kernel source file whose
+ * conversion makes it pin, how many pins its measured I/O must take when
+ * that file pins: "pages":{"block/fops.c":[lo,hi]} (see io_pages()).
  * The last line lists kernel log lines with WARNING, BUG or "bad page",
  * then the machine reboots (with QEMU -no-reboot, QEMU exits).
  *
@@ -20,6 +23,7 @@
  */
 #define _GNU_SOURCE
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/aio_abi.h>
@@ -46,6 +50,7 @@
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/uio.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -54,6 +59,24 @@
 #define MiB		(1024L * 1024L)
 #define PAGE		4096L
 #define CHUNK		MiB
+
+/*
+ * The kernel source files whose conversion makes a scenario pin: the keys
+ * of its "pages" (boot.py SCENARIOS_OF_FILE; the control's is its own).
+ */
+#define SRC_FOPS	"block/fops.c"
+#define SRC_BLKMAP	"block/blk-map.c"
+#define SRC_IOMAP	"fs/iomap/direct-io.c"
+#define SRC_DIO		"fs/direct-io.c"
+#define SRC_ZONEFS	"fs/zonefs/file.c"
+#define SRC_FUSE	"fs/fuse/file.c"
+#define SRC_UBLK	"drivers/block/ublk_drv.c"
+#define SRC_NFS		"fs/nfs/direct.c"
+#define SRC_SPLICE	"fs/splice.c"
+#define SRC_UPROBES	"kernel/events/uprobes.c"
+#define SRC_MEMORY	"mm/memory.c"
+#define SRC_GUP_TEST	"mm/gup_test.c"
+#define PAGE_FILES	3	/* the most files one scenario pins through */
 
 struct result {
 	const char *name;
@@ -65,6 +88,10 @@ struct result {
 	long long bytes;
 	char note[256];
 	char fio[240];		/* fio's verdict, for its scenarios */
+	struct {
+		const char *file;	/* NULL: unused, and so are the rest */
+		long long lo, hi;
+	} pages[PAGE_FILES];	/* the pins its measured I/O must take, per file */
 };
 
 struct pins {
@@ -111,18 +138,27 @@ static void line_out(const char *buf)
 
 static void emit(const struct result *r)
 {
-	char reason[420], note[420], fio[500], buf[1800];
+	char reason[420], note[420], fio[500], pages[400], buf[2200];
+	size_t n = 0;
+	int i;
 
 	json_str(reason, sizeof(reason), r->reason);
 	json_str(note, sizeof(note), r->note);
 	json_str(fio, sizeof(fio), r->fio);
+	pages[0] = '\0';
+	for (i = 0; i < PAGE_FILES && r->pages[i].file && n < sizeof(pages); i++)
+		n += snprintf(pages + n, sizeof(pages) - n, "%s\"%s\":[%lld,%lld]",
+			      i ? "," : ",\"pages\":{", r->pages[i].file, r->pages[i].lo,
+			      r->pages[i].hi);
+	if (n && n < sizeof(pages))
+		snprintf(pages + n, sizeof(pages) - n, "}");
 	snprintf(buf, sizeof(buf),
 		 "PINPROBE {\"scenario\":\"%s\",\"skipped\":%s,\"reason\":\"%s\","
 		 "\"acquired\":%lld,\"released\":%lld,\"data_ok\":%s,"
-		 "\"bytes\":%lld,\"note\":\"%s\"%s%s%s}\n",
+		 "\"bytes\":%lld%s,\"note\":\"%s\"%s%s%s}\n",
 		 r->name, r->skipped ? "true" : "false", reason,
 		 r->acquired, r->released, r->data_ok ? "true" : "false",
-		 r->bytes, note, fio[0] ? ",\"fio\":\"" : "", fio, fio[0] ? "\"" : "");
+		 r->bytes, pages, note, fio[0] ? ",\"fio\":\"" : "", fio, fio[0] ? "\"" : "");
 	line_out(buf);
 }
 
@@ -229,6 +265,83 @@ static void measure_end(struct result *r, const struct pins *before)
 	r->released += after.released - before->released;
 }
 
+/* ---- the pins a measured I/O must take ----------------------------- */
+
+/*
+ * Next to each measured syscall a scenario states what it must pin, per
+ * file: the judge (boot.py) sums the ranges of the files that pin on the
+ * kernel under test and holds nr_foll_pin_acquired to the sum. So each
+ * range is as tight as the kernel allows: a kernel that leaves a branch
+ * of a converted path (one direction, the async path) on page references
+ * falls outside it.
+ */
+static void pages_add(struct result *r, const char *file, long long lo,
+		      long long hi)
+{
+	int i;
+
+	for (i = 0; i < PAGE_FILES && r->pages[i].file; i++)
+		if (!strcmp(r->pages[i].file, file))
+			break;
+	if (i == PAGE_FILES) {
+		plog("%s: pages of more than %d files, %s left out", r->name,
+		     PAGE_FILES, file);
+		return;
+	}
+	r->pages[i].file = file;
+	r->pages[i].lo += lo;
+	r->pages[i].hi += hi;
+}
+
+/* How many pages [buf, buf + len) touches. */
+static long long span_pages(const void *buf, size_t len)
+{
+	uintptr_t a = (uintptr_t)buf;
+
+	return len ? (long long)((a + len - 1) / PAGE - a / PAGE + 1) : 0;
+}
+
+/*
+ * The pins a file takes per page of a user buffer. fs/direct-io.c (where
+ * it pins: 6.5 on) takes three: the extraction's (dio_refill_pages()), one
+ * while the page is sdio->cur_page and one for the bio it goes into
+ * (dio_pin_page(), folio_add_pin()); it drops the first two once the page
+ * is in the bio, the bio's at its completion. 6.12 vfat-write: 6144 for
+ * 2048 pages.
+ */
+static int pins_per_page(const char *file)
+{
+	return strcmp(file, SRC_DIO) ? 1 : 3;
+}
+
+/*
+ * One measured I/O of len bytes from or to the user buffer buf, through
+ * file: it pins the pages it spans, and each place where the kernel cuts
+ * it into separate page-pinning calls can pin the page there twice, so at
+ * most pieces - 1 more (pieces: the most pieces the kernel may cut it
+ * into; 1 where each cut falls on a page boundary).
+ */
+static void io_pages(struct result *r, const char *file, const void *buf,
+		     size_t len, long pieces)
+{
+	long long span = span_pages(buf, len);
+	int k = pins_per_page(file);
+
+	if (span)
+		pages_add(r, file, k * span, k * (span + pieces - 1));
+}
+
+/* Whether the running kernel is older than major.minor. */
+static bool kernel_before(int major, int minor)
+{
+	struct utsname u;
+	int ma = 0, mi = 0;
+
+	if (uname(&u) || sscanf(u.release, "%d.%d", &ma, &mi) != 2)
+		return false;
+	return ma < major || (ma == major && mi < minor);
+}
+
 /* ---- buffers and patterns ------------------------------------------ */
 
 static void *buf_alloc(size_t len)
@@ -288,20 +401,27 @@ static bool all_zero(const void *buf, size_t len)
 	return true;
 }
 
-/* Whole-buffer pread/pwrite in chunk-sized calls; -1 on error or short. */
+/*
+ * Whole-buffer pread/pwrite in chunk-sized calls; -1 on error or short.
+ * For measured I/O, r and file: each call's pages are stated for file;
+ * every file this takes is cut into pieces at page boundaries only.
+ */
 static int rw_all(int fd, bool write_op, void *buf, size_t len, off_t off,
-		  size_t chunk)
+		  size_t chunk, struct result *r, const char *file)
 {
 	size_t done = 0;
 
 	while (done < len) {
 		size_t n = len - done < chunk ? len - done : chunk;
-		ssize_t r = write_op ? pwrite(fd, (char *)buf + done, n, off + done)
-				     : pread(fd, (char *)buf + done, n, off + done);
+		ssize_t ret;
 
-		if (r < 0)
+		if (r)
+			io_pages(r, file, (char *)buf + done, n, 1);
+		ret = write_op ? pwrite(fd, (char *)buf + done, n, off + done)
+			       : pread(fd, (char *)buf + done, n, off + done);
+		if (ret < 0)
 			return -1;
-		if ((size_t)r != n) {
+		if ((size_t)ret != n) {
 			errno = EIO;
 			return -1;
 		}
@@ -429,16 +549,21 @@ static void blk_rw(struct result *r, bool measure_write, size_t chunk,
 	}
 	r->data_ok = true;
 	fill(buf, RAM_BYTES, 0, seed);
+	/*
+	 * A call of up to 256 pages is one bio (__blkdev_direct_IO_simple()),
+	 * a larger one bios of 256 pages (__blkdev_direct_IO()), all pinned
+	 * by bio_iov_iter_get_pages(): page-aligned, so each page once.
+	 */
 	if (measure_write)
 		measure_start(&before);
-	if (rw_all(fd, true, buf, RAM_BYTES, 0, chunk))
+	if (rw_all(fd, true, buf, RAM_BYTES, 0, chunk, measure_write ? r : NULL, SRC_FOPS))
 		fail(r, "O_DIRECT write");
 	if (measure_write)
 		measure_end(r, &before);
 	memset(buf, 0, RAM_BYTES);
 	if (!measure_write)
 		measure_start(&before);
-	if (rw_all(fd, false, buf, RAM_BYTES, 0, chunk))
+	if (rw_all(fd, false, buf, RAM_BYTES, 0, chunk, measure_write ? NULL : r, SRC_FOPS))
 		fail(r, "O_DIRECT read");
 	if (!measure_write)
 		measure_end(r, &before);
@@ -493,11 +618,13 @@ static long sys_io_destroy(aio_context_t ctx)
 
 /*
  * Eight 1 MiB iocbs (one bio each: __blkdev_direct_IO_async) and two 4 MiB
- * iocbs (several bios: __blkdev_direct_IO), submitted at once.
+ * iocbs (several bios: __blkdev_direct_IO), submitted at once; each
+ * iocb's pages are stated for block/fops.c (page-aligned: once each).
  */
 #define AIO_NR 10
 
-static int aio_all(aio_context_t ctx, int fd, bool write_op, char *buf)
+static int aio_all(aio_context_t ctx, int fd, bool write_op, char *buf,
+		   struct result *r)
 {
 	struct iocb cbs[AIO_NR], *ptrs[AIO_NR];
 	struct io_event ev[AIO_NR];
@@ -515,6 +642,7 @@ static int aio_all(aio_context_t ctx, int fd, bool write_op, char *buf)
 		cbs[i].aio_offset = off;
 		cbs[i].aio_data = len;
 		ptrs[i] = &cbs[i];
+		io_pages(r, SRC_FOPS, buf + off, len, 1);
 		off += len;
 	}
 	if (sys_io_submit(ctx, AIO_NR, ptrs) != AIO_NR)
@@ -551,13 +679,14 @@ static void *thread_rw(void *arg)
 {
 	struct thread_io *t = arg;
 
+	/* Its pages are stated by threads_all(), before the thread starts. */
 	t->ret = rw_all(t->fd, t->write_op, t->buf + t->off, t->len, t->off,
-			t->len);
+			t->len, NULL, NULL);
 	return NULL;
 }
 
 /* Without CONFIG_AIO: the same layout from ten threads. */
-static int threads_all(int fd, bool write_op, char *buf)
+static int threads_all(int fd, bool write_op, char *buf, struct result *r)
 {
 	struct thread_io t[AIO_NR];
 	pthread_t tid[AIO_NR];
@@ -567,6 +696,7 @@ static int threads_all(int fd, bool write_op, char *buf)
 	for (i = 0; i < AIO_NR; i++) {
 		t[i] = (struct thread_io){ fd, write_op, buf, off,
 					   i < 8 ? MiB : 4 * MiB, 0 };
+		io_pages(r, SRC_FOPS, buf + off, t[i].len, 1);
 		off += t[i].len;
 		if (pthread_create(&tid[i], NULL, thread_rw, &t[i]))
 			return -1;
@@ -599,10 +729,10 @@ static void blk_raw_async(struct result *r)
 	r->data_ok = true;
 	fill(buf, RAM_BYTES, 0, 4);
 	measure_start(&before);
-	if (aio ? aio_all(ctx, fd, true, buf) : threads_all(fd, true, buf))
+	if (aio ? aio_all(ctx, fd, true, buf, r) : threads_all(fd, true, buf, r))
 		fail(r, aio ? "io_submit write" : "threaded write");
 	memset(buf, 0, RAM_BYTES);
-	if (aio ? aio_all(ctx, fd, false, buf) : threads_all(fd, false, buf))
+	if (aio ? aio_all(ctx, fd, false, buf, r) : threads_all(fd, false, buf, r))
 		fail(r, aio ? "io_submit read" : "threaded read");
 	measure_end(r, &before);
 	if (r->data_ok && !check(buf, RAM_BYTES, 0, 4)) {
@@ -625,10 +755,13 @@ static void blk_raw_async(struct result *r)
 
 /*
  * On an open O_DIRECT file: measured write (or read) of FILE_BYTES, with
- * the other direction done unmeasured to set up or check the data.
+ * the other direction done unmeasured to set up or check the data; the
+ * measured calls' pages are stated for file. File offsets and the buffer
+ * are page-aligned: the file system's block mapping (ext4's 4 KiB blocks,
+ * vfat's 32 KiB clusters) cuts a call on page boundaries only.
  */
 static void file_rw(struct result *r, const char *path, bool measure_write,
-		    uint64_t seed)
+		    uint64_t seed, const char *file)
 {
 	struct pins before;
 	void *buf;
@@ -649,14 +782,14 @@ static void file_rw(struct result *r, const char *path, bool measure_write,
 	fill(buf, FILE_BYTES, 0, seed);
 	if (measure_write)
 		measure_start(&before);
-	if (rw_all(fd, true, buf, FILE_BYTES, 0, CHUNK))
+	if (rw_all(fd, true, buf, FILE_BYTES, 0, CHUNK, measure_write ? r : NULL, file))
 		fail(r, "O_DIRECT write");
 	if (measure_write)
 		measure_end(r, &before);
 	memset(buf, 0, FILE_BYTES);
 	if (!measure_write)
 		measure_start(&before);
-	if (rw_all(fd, false, buf, FILE_BYTES, 0, CHUNK))
+	if (rw_all(fd, false, buf, FILE_BYTES, 0, CHUNK, measure_write ? NULL : r, file))
 		fail(r, "O_DIRECT read");
 	if (!measure_write)
 		measure_end(r, &before);
@@ -728,14 +861,14 @@ static void ext4_write(struct result *r)
 		return;
 	}
 	close(fd);
-	file_rw(r, "/mnt/ext4/dio.dat", true, 11);
+	file_rw(r, "/mnt/ext4/dio.dat", true, 11, SRC_IOMAP);
 }
 
 static void ext4_read(struct result *r)
 {
 	if (!need_ext4(r))
 		return;
-	file_rw(r, "/mnt/ext4/dio.dat", false, 12);
+	file_rw(r, "/mnt/ext4/dio.dat", false, 12, SRC_IOMAP);
 }
 
 /*
@@ -766,6 +899,8 @@ static void ext4_zeroing(struct result *r)
 	}
 	r->data_ok = true;
 	fill(buf, 512, 4608, 13);
+	/* The user page once; the zeroing writes ZERO_PAGE, never pinned. */
+	io_pages(r, SRC_IOMAP, buf, 512, 1);
 	measure_start(&before);
 	n = pwrite(fd, buf, 512, 4608);
 	measure_end(r, &before);
@@ -825,34 +960,58 @@ static void vfat_write(struct result *r)
 		fail(r, "preallocate /mnt/vfat/dio.dat");
 		return;
 	}
-	file_rw(r, "/mnt/vfat/dio.dat", true, 21);
+	file_rw(r, "/mnt/vfat/dio.dat", true, 21, SRC_DIO);
 }
 
 static void vfat_read(struct result *r)
 {
 	if (!need_vfat(r))
 		return;
-	file_rw(r, "/mnt/vfat/dio.dat", false, 22);
+	file_rw(r, "/mnt/vfat/dio.dat", false, 22, SRC_DIO);
 }
 
 /*
- * An O_DIRECT write from 4 pages whose third is unmapped. The first
- * get_block maps the whole 16 KiB (32 KiB clusters), so when getting the
- * user pages faults, dio_refill_pages() writes ZERO_PAGE into the mapped
- * blocks instead. The write must end short or with EFAULT, the pages
- * before the hole must be on disk, and the kernel log must stay clean.
+ * An O_DIRECT write of 4 pages at 0 of a file of 0x5a bytes, from a buffer
+ * whose third page is unmapped. The first get_block maps all 16 KiB (32
+ * KiB clusters) and the first dio_refill_pages() gets pages 0 and 1: the
+ * fault ends the extraction there. Refilled at page 2, the extraction
+ * faults and, blocks still mapped, dio_refill_pages() hands out ZERO_PAGE
+ * for a whole page instead (6.1 and 6.12 alike); the iterator does not
+ * move, so the next refill faults again and page 3's blocks get ZERO_PAGE
+ * too, until blocks_available is used up. The write returns EFAULT (or a
+ * short count); on disk: the pattern in pages 0 and 1, zeroes in pages 2
+ * and 3, 0x5a after them. Read back with a new O_DIRECT open, so that the
+ * page cache cannot answer.
  */
+#define FAULT_FILE	(64 * KiB)
+
+/* What a page read back holds, for the note and the reasons. */
+static const char *fault_page(const unsigned char *p, off_t off)
+{
+	size_t i;
+
+	if (all_zero(p, PAGE))
+		return "zeroes";
+	if (check(p, PAGE, off, 23))
+		return "the pattern written";
+	for (i = 0; i < PAGE && p[i] == 0x5a; i++)
+		;
+	return i == PAGE ? "the old 0x5a" : "other bytes";
+}
+
 static void vfat_fault(struct result *r)
 {
 	const char *path = "/mnt/vfat/fault.dat";
+	unsigned char *rbuf = NULL;
 	struct pins before;
-	char *buf, *rbuf;
+	size_t len, i;
+	char *buf;
 	ssize_t n;
 	int fd, err;
 
 	if (!need_vfat(r))
 		return;
-	if (prealloc(path, 64 * KiB, 0x5a)) {
+	if (prealloc(path, FAULT_FILE, 0x5a)) {
 		fail(r, "preallocate fault.dat");
 		return;
 	}
@@ -862,58 +1021,72 @@ static void vfat_fault(struct result *r)
 		return;
 	}
 	buf = buf_alloc(4 * PAGE);
-	rbuf = buf_alloc(4 * PAGE);
+	rbuf = buf_alloc(FAULT_FILE);
 	if (!buf || !rbuf) {
 		fail(r, "mmap");
 		close(fd);
-		return;
+		buf_free(buf, 4 * PAGE);
+		buf = NULL;
+		goto out;
 	}
 	fill(buf, 4 * PAGE, 0, 23);
 	munmap(buf + 2 * PAGE, PAGE);
+	/*
+	 * Pinned: pages 0 and 1, by the first refill (three pins each, see
+	 * pins_per_page()). ZERO_PAGE takes no pin: folio_add_pin() and
+	 * unpin_user_page() skip the zero folio (6.12), and 6.1 references it.
+	 */
+	io_pages(r, SRC_DIO, buf, 2 * PAGE, 1);
 	measure_start(&before);
 	n = pwrite(fd, buf, 4 * PAGE, 0);
 	err = errno;
 	measure_end(r, &before);
+	close(fd);
 	r->data_ok = true;
 	if (n < 0 && err != EFAULT) {
 		errno = err;
 		fail(r, "O_DIRECT write with a hole");
 	} else if (n >= 4 * PAGE) {
-		r->data_ok = false;
-		snprintf(r->reason, sizeof(r->reason),
-			 "write over an unmapped page returned %zd", n);
+		wrong(r, "write over an unmapped page returned %zd", n);
 	}
 	if (n < 0)
-		snprintf(r->note, sizeof(r->note), "write returned %s",
-			 strerror(err));
+		snprintf(r->note, sizeof(r->note), "write returned %s", strerror(err));
 	else
 		snprintf(r->note, sizeof(r->note),
 			 "short write of %zd of %ld bytes", n, 4 * PAGE);
-	/*
-	 * What the write reported as done must be on disk. The file held 0x5a
-	 * bytes: zeroes at the unmapped page show that ZERO_PAGE was written
-	 * there (dio_refill_pages), that is, the path we meant to take.
-	 */
-	if (pread(fd, rbuf, 4 * PAGE, 0) != 4 * PAGE) {
-		fail(r, "read back fault.dat");
-	} else {
-		bool zeroed = all_zero(rbuf + 2 * PAGE, PAGE);
-		size_t len = strlen(r->note);
-
-		snprintf(r->note + len, sizeof(r->note) - len,
-			 zeroed ? "; unmapped page written as ZERO_PAGE" :
-			 "; ZERO_PAGE path not taken (page 2 not zeroed)");
-		if (r->data_ok && n > 0 && !check(rbuf, n, 0, 23)) {
-			r->data_ok = false;
-			snprintf(r->reason, sizeof(r->reason),
-				 "the %zd bytes written differ on disk", n);
-		}
-	}
 	r->bytes = n > 0 ? n : 0;
-	munmap(buf, 2 * PAGE);
-	munmap(buf + 3 * PAGE, PAGE);
-	buf_free(rbuf, 4 * PAGE);
+	fd = open(path, O_RDONLY | O_DIRECT);
+	if (fd < 0 || pread(fd, rbuf, FAULT_FILE, 0) != FAULT_FILE) {
+		fail(r, "read back fault.dat (a new O_DIRECT open)");
+		if (fd >= 0)
+			close(fd);
+		goto out;
+	}
 	close(fd);
+	len = strlen(r->note);
+	snprintf(r->note + len, sizeof(r->note) - len,
+		 "; read back: pages 0-1 %s, page 2 (unmapped) %s, page 3 %s",
+		 check(rbuf, 2 * PAGE, 0, 23) ? "the pattern" : "NOT the pattern",
+		 fault_page(rbuf + 2 * PAGE, 2 * PAGE), fault_page(rbuf + 3 * PAGE, 3 * PAGE));
+	if (!check(rbuf, 2 * PAGE, 0, 23))
+		wrong(r, "the pages before the hole differ on disk");
+	else if (n > 0 && !check(rbuf, n, 0, 23))
+		wrong(r, "the %zd bytes written differ on disk", n);
+	if (!all_zero(rbuf + 2 * PAGE, PAGE))
+		wrong(r, "ZERO_PAGE path not taken (page 2 not zeroed)");
+	if (!all_zero(rbuf + 3 * PAGE, PAGE))
+		wrong(r, "page 3 holds %s, want zeroes: dio_refill_pages() writes ZERO_PAGE "
+		      "while blocks_available", fault_page(rbuf + 3 * PAGE, 3 * PAGE));
+	for (i = 4 * PAGE; i < FAULT_FILE && rbuf[i] == 0x5a; i++)
+		;
+	if (i < FAULT_FILE)
+		wrong(r, "byte %zu, past the 16 KiB written, is 0x%02x, not 0x5a", i, rbuf[i]);
+out:
+	if (buf) {
+		munmap(buf, 2 * PAGE);
+		munmap(buf + 3 * PAGE, PAGE);
+	}
+	buf_free(rbuf, FAULT_FILE);
 }
 
 /* ---- zonefs ---------------------------------------------------------- */
@@ -1012,10 +1185,11 @@ static int zonefs_open(struct result *r, const char *path)
 /*
  * Appends with io_submit, one 1 MiB iocb at a time at the write pointer:
  * async writes to sequential files go through iomap_dio_rw (zonefs
- * write iomap ops). Synchronous ones take zonefs_file_dio_append, see
- * zonefs_append().
+ * write iomap ops), one bio of 256 pages each. Synchronous ones take
+ * zonefs_file_dio_append() up to 6.4, see zonefs_append(). With r, each
+ * iocb's pages are stated for fs/iomap/direct-io.c.
  */
-static int zonefs_aio_write(int fd, char *buf, long len)
+static int zonefs_aio_write(int fd, char *buf, long len, struct result *r)
 {
 	struct iocb cb, *ptr = &cb;
 	struct io_event ev;
@@ -1032,6 +1206,8 @@ static int zonefs_aio_write(int fd, char *buf, long len)
 		cb.aio_buf = (uint64_t)(uintptr_t)(buf + off);
 		cb.aio_nbytes = CHUNK;
 		cb.aio_offset = off;
+		if (r)
+			io_pages(r, SRC_IOMAP, buf + off, CHUNK, 1);
 		if (sys_io_submit(ctx, 1, &ptr) != 1 ||
 		    sys_io_getevents(ctx, 1, 1, &ev) != 1)
 			ret = -1;
@@ -1065,14 +1241,15 @@ static void zonefs_rw(struct result *r, bool measure_write)
 	fill(buf, ZONE_BYTES, 0, seed);
 	if (measure_write)
 		measure_start(&before);
-	if (zonefs_aio_write(fd, buf, ZONE_BYTES))
+	if (zonefs_aio_write(fd, buf, ZONE_BYTES, measure_write ? r : NULL))
 		fail(r, "io_submit append");
 	if (measure_write)
 		measure_end(r, &before);
 	memset(buf, 0, ZONE_BYTES);
 	if (!measure_write)
 		measure_start(&before);
-	if (rw_all(fd, false, buf, ZONE_BYTES, 0, CHUNK))
+	if (rw_all(fd, false, buf, ZONE_BYTES, 0, CHUNK, measure_write ? NULL : r,
+		   SRC_IOMAP))
 		fail(r, "O_DIRECT read");
 	if (!measure_write)
 		measure_end(r, &before);
@@ -1098,8 +1275,6 @@ static void zonefs_read(struct result *r)
 	zonefs_rw(r, false);
 }
 
-static bool cmdline_has(const char *word);
-
 /* /proc/uptime's first field: seconds since the kernel started. */
 static const char *uptime(void)
 {
@@ -1114,53 +1289,107 @@ static const char *uptime(void)
 	return buf[0] ? buf : "?";
 }
 
+/* A number from a sysfs file; -1 if there is none. */
+static long long sysfs_num(const char *path)
+{
+	char buf[64];
+	long long v = -1;
+	FILE *f = fopen(path, "r");
+
+	if (f) {
+		if (!fgets(buf, sizeof(buf), f) || sscanf(buf, "%lld", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
+
 /*
- * A synchronous 1 MiB O_DIRECT append: zonefs_file_dio_append, a zone
- * append bio of its own (bio_iov_iter_get_pages). Debian's 6.1.192 fails
- * every such write with EIO and remounts read-only ("Corrupted write
- * pointer": z_wpoffset is advanced before the append checks where it
- * landed), so it only runs with pinprobe.zonefs_append on the command line;
- * the pins are taken and released all the same.
+ * The length of zonefs-append's write: 1 MiB where zonefs writes it
+ * through iomap (6.5 on), which cuts it into as many bios as it takes.
+ * Up to 6.4, zonefs_file_dio_append() sends one zone append bio, which the
+ * block layer may not split: it truncates the write to the device's
+ * max_zone_append_sectors (with null_blk's defaults 255 sectors: no
+ * null_blk.max_sectors, so BLK_SAFE_MAX_SECTORS, not the 4 MiB zone) and
+ * adds no more than max_segments pages (128) that are not physically
+ * contiguous; zonefs_file_dio_write() turns the short write into EIO. So
+ * there it asks for what one bio carries: 124 KiB on null_blk's defaults.
+ */
+static size_t zonefs_append_len(void)
+{
+	long long max, segs;
+	size_t len = CHUNK;
+
+	if (!kernel_before(6, 5))
+		return len;
+	max = sysfs_num("/sys/block/nullb0/queue/zone_append_max_bytes");
+	segs = sysfs_num("/sys/block/nullb0/queue/max_segments");
+	if (max >= PAGE && (size_t)max < len)
+		len = max / PAGE * PAGE;
+	if (segs > 0 && (size_t)segs * PAGE < len)
+		len = segs * PAGE;
+	return len;
+}
+
+/*
+ * A synchronous O_DIRECT append to a fresh sequential file. Up to 6.4 it
+ * is zonefs_file_dio_append() (fs/zonefs/file.c): a zone append bio of
+ * its own, nr_pages = iov_iter_npages(from, BIO_MAX_VECS) after the
+ * iterator is truncated to max_zone_append_sectors, whose pages
+ * bio_iov_iter_get_pages() (the 6.1 series: bio_iov_iter_pin_pages())
+ * pins in one call, so each once (a page the zone append bio then refuses
+ * is unpinned, not pinned again). From 6.5 on the same write goes through
+ * iomap (fs/iomap/direct-io.c, one bio of 256 pages), and zonefs pins
+ * nothing itself: both files are stated, the one not taken with none.
+ *
+ * Debian's 6.1.192 fails every such write: zonefs_file_dio_write()
+ * advances z_wpoffset before zonefs_file_dio_append() checks where the
+ * append landed, so it warns "Corrupted write pointer", returns EIO, and
+ * zonefs's error handling remounts the file system read-only. So it runs
+ * after every other scenario that uses zonefs; the pins are taken and
+ * released all the same.
  */
 static void zonefs_append(struct result *r)
 {
+	bool own_bio = kernel_before(6, 5);
+	size_t len = zonefs_append_len();
 	struct pins before;
 	ssize_t n;
 	void *buf;
 	int fd, err;
 
-	if (!cmdline_has("pinprobe.zonefs_append")) {
-		skip(r, "opt-in (pinprobe.zonefs_append): sync appends fail with "
-		     "EIO on 6.1.192 and leave zonefs read-only");
-		return;
-	}
 	fd = zonefs_open(r, "/mnt/zonefs/seq/1");
 	if (fd < 0)
 		return;
-	buf = buf_alloc(CHUNK);
+	buf = buf_alloc(len);
 	if (!buf) {
 		fail(r, "mmap");
 		close(fd);
 		return;
 	}
-	fill(buf, CHUNK, 0, 33);
+	fill(buf, len, 0, 33);
+	pages_add(r, SRC_ZONEFS, 0, 0);
+	pages_add(r, SRC_IOMAP, 0, 0);
+	io_pages(r, own_bio ? SRC_ZONEFS : SRC_IOMAP, buf, len, 1);
 	measure_start(&before);
-	n = pwrite(fd, buf, CHUNK, 0);
+	n = pwrite(fd, buf, len, 0);
 	err = errno;
 	measure_end(r, &before);
-	r->data_ok = n == CHUNK;
-	if (n != CHUNK)
+	r->data_ok = n == (ssize_t)len;
+	if (n != (ssize_t)len)
 		snprintf(r->reason, sizeof(r->reason), "sync append returned %zd (%s)",
 			 n, n < 0 ? strerror(err) : "short");
-	memset(buf, 0, CHUNK);
-	if (r->data_ok && (pread(fd, buf, CHUNK, 0) != CHUNK ||
-			   !check(buf, CHUNK, 0, 33))) {
+	memset(buf, 0, len);
+	if (r->data_ok && (pread(fd, buf, len, 0) != (ssize_t)len ||
+			   !check(buf, len, 0, 33))) {
 		r->data_ok = false;
 		snprintf(r->reason, sizeof(r->reason), "read back differs");
 	}
-	r->bytes = CHUNK;
-	snprintf(r->note, sizeof(r->note), "sync 1 MiB pwrite to seq/1 (zone append)");
-	buf_free(buf, CHUNK);
+	r->bytes = len;
+	snprintf(r->note, sizeof(r->note), "sync %zu KiB pwrite to seq/1 (%s)", len / KiB,
+		 own_bio ? "zonefs_file_dio_append(), one zone append bio" :
+		 "iomap_dio_rw()");
+	buf_free(buf, len);
 	close(fd);
 }
 
@@ -1170,8 +1399,18 @@ static void zonefs_append(struct result *r)
 #define SG_BYTES	(256 * KiB)
 #define SG_CMDS		4
 
+static int sg_rw_iov(int fd, bool write_op, void *buf, int iovs, long lba, long len,
+		     char *why, size_t whylen);
+
 static int sg_rw(int fd, bool write_op, void *buf, long lba, long len,
 		 char *why, size_t whylen)
+{
+	return sg_rw_iov(fd, write_op, buf, 0, lba, len, why, whylen);
+}
+
+/* buf: the data, or with iovs > 0 an array of that many struct sg_iovec. */
+static int sg_rw_iov(int fd, bool write_op, void *buf, int iovs, long lba, long len,
+		     char *why, size_t whylen)
 {
 	unsigned char cdb[10] = { write_op ? 0x2a : 0x28 };
 	unsigned char sense[32];
@@ -1191,6 +1430,7 @@ static int sg_rw(int fd, bool write_op, void *buf, long lba, long len,
 	h.cmdp = cdb;
 	h.dxfer_len = len;
 	h.dxferp = buf;
+	h.iovec_count = iovs;
 	h.mx_sb_len = sizeof(sense);
 	h.sbp = sense;
 	h.timeout = 20000;
@@ -1209,7 +1449,10 @@ static int sg_rw(int fd, bool write_op, void *buf, long lba, long len,
 	return 0;
 }
 
-/* Page-aligned 256 KiB buffers, so blk_rq_map_user maps them, no copy. */
+/*
+ * Page-aligned 256 KiB buffers, so blk_rq_map_user maps them, no copy:
+ * bio_map_user_iov() takes each command's 64 pages, once each.
+ */
 static void sg_io(struct result *r)
 {
 	struct pins before;
@@ -1234,15 +1477,19 @@ static void sg_io(struct result *r)
 	r->data_ok = true;
 	fill(buf, SG_CMDS * SG_BYTES, 0, 41);
 	measure_start(&before);
-	for (i = 0; i < SG_CMDS && r->data_ok; i++)
+	for (i = 0; i < SG_CMDS && r->data_ok; i++) {
+		io_pages(r, SRC_BLKMAP, buf + i * SG_BYTES, SG_BYTES, 1);
 		if (sg_rw(fd, true, buf + i * SG_BYTES, i * SG_BYTES / 512,
 			  SG_BYTES, r->reason, sizeof(r->reason)))
 			r->data_ok = false;
+	}
 	memset(buf, 0, SG_CMDS * SG_BYTES);
-	for (i = 0; i < SG_CMDS && r->data_ok; i++)
+	for (i = 0; i < SG_CMDS && r->data_ok; i++) {
+		io_pages(r, SRC_BLKMAP, buf + i * SG_BYTES, SG_BYTES, 1);
 		if (sg_rw(fd, false, buf + i * SG_BYTES, i * SG_BYTES / 512,
 			  SG_BYTES, r->reason, sizeof(r->reason)))
 			r->data_ok = false;
+	}
 	measure_end(r, &before);
 	if (r->data_ok && !check(buf, SG_CMDS * SG_BYTES, 0, 41)) {
 		r->data_ok = false;
@@ -1252,6 +1499,65 @@ static void sg_io(struct result *r)
 	snprintf(r->note, sizeof(r->note),
 		 "%d WRITE(10) + %d READ(10) of 256 KiB on " SD, SG_CMDS, SG_CMDS);
 	buf_free(buf, SG_CMDS * SG_BYTES);
+	close(fd);
+}
+
+/*
+ * The same-page merge of bio_map_user_iov(): one WRITE(10) and one
+ * READ(10) of 4 KiB whose data is two iovec segments of 2 KiB in one page,
+ * back to back. Each segment is taken on its own, so the page is taken
+ * twice per command; bio_add_hw_page() merges the second into the first
+ * bvec (same_page) and the caller must drop the second hold at once. Where
+ * blk-map pins (6.5 on: bio_release_page()) that is 2 pins per command,
+ * both released; 6.1 takes references and keeps the second one (its
+ * blk-map is not converted).
+ */
+static void sg_io_samepage(struct result *r)
+{
+	struct sg_iovec iov[2];
+	struct pins before;
+	char *buf;
+	int fd, i;
+
+	if (!wait_for(SD, 5000)) {
+		skip(r, "no " SD " (CONFIG_SCSI_DEBUG, CONFIG_BLK_DEV_SD)");
+		return;
+	}
+	fd = open(SD, O_RDWR);
+	if (fd < 0) {
+		fail(r, "open " SD);
+		return;
+	}
+	buf = buf_alloc(PAGE);
+	if (!buf) {
+		fail(r, "mmap");
+		close(fd);
+		return;
+	}
+	for (i = 0; i < 2; i++) {
+		iov[i].iov_base = buf + i * PAGE / 2;
+		iov[i].iov_len = PAGE / 2;
+	}
+	r->data_ok = true;
+	fill(buf, PAGE, 0, 42);
+	measure_start(&before);
+	/* Two holds of the one page per command. */
+	pages_add(r, SRC_BLKMAP, 2, 2);
+	if (sg_rw_iov(fd, true, iov, 2, 0, PAGE, r->reason, sizeof(r->reason)))
+		r->data_ok = false;
+	memset(buf, 0, PAGE);
+	pages_add(r, SRC_BLKMAP, 2, 2);
+	if (r->data_ok && sg_rw_iov(fd, false, iov, 2, 0, PAGE, r->reason, sizeof(r->reason)))
+		r->data_ok = false;
+	measure_end(r, &before);
+	if (r->data_ok && !check(buf, PAGE, 0, 42)) {
+		r->data_ok = false;
+		snprintf(r->reason, sizeof(r->reason), "read back differs");
+	}
+	r->bytes = 2 * PAGE;
+	snprintf(r->note, sizeof(r->note),
+		 "WRITE(10) + READ(10) of 4 KiB on " SD ", each two 2 KiB segments of one page");
+	buf_free(buf, PAGE);
 	close(fd);
 }
 
@@ -1612,6 +1918,13 @@ static void fuse_check_server(struct result *r, int i, off_t off, size_t len,
  * page offset 5 (3 for reads), in calls of chunk bytes; opened with
  * O_DIRECT if odirect. The other direction is done, unmeasured, to set
  * up or check.
+ *
+ * fuse_direct_io() cuts a call into requests of at most max_write
+ * (max_read) bytes and max_pages pages (128 KiB, 32 pages here), whose
+ * pages fuse_get_user_pages() takes: a request of 128 KiB that does not
+ * start on a page boundary needs 33 pages, so it stops at the end of the
+ * 32nd; every cut falls on a page boundary and each page of a call is
+ * pinned once.
  */
 static void fuse_rw(struct result *r, int i, bool odirect, bool measure_write,
 		    size_t chunk, uint64_t seed)
@@ -1642,7 +1955,8 @@ static void fuse_rw(struct result *r, int i, bool odirect, bool measure_write,
 	bfill(buf, FUSE_IO_BYTES, FUSE_OFF, seed);
 	if (measure_write)
 		measure_start(&before);
-	if (rw_all(fd, true, buf, FUSE_IO_BYTES, FUSE_OFF, chunk))
+	if (rw_all(fd, true, buf, FUSE_IO_BYTES, FUSE_OFF, chunk, measure_write ? r : NULL,
+		   SRC_FUSE))
 		fail(r, "write");
 	if (measure_write)
 		measure_end(r, &before);
@@ -1650,7 +1964,8 @@ static void fuse_rw(struct result *r, int i, bool odirect, bool measure_write,
 	memset(mem, 0, alloc);
 	if (!measure_write)
 		measure_start(&before);
-	if (rw_all(fd, false, buf, FUSE_IO_BYTES, FUSE_OFF, chunk))
+	if (rw_all(fd, false, buf, FUSE_IO_BYTES, FUSE_OFF, chunk, measure_write ? NULL : r,
+		   SRC_FUSE))
 		fail(r, "read");
 	if (!measure_write)
 		measure_end(r, &before);
@@ -1736,6 +2051,8 @@ static void fuse_aio(struct result *r)
 			cbs[k].aio_nbytes = len;
 			cbs[k].aio_offset = off;
 			ptrs[k] = &cbs[k];
+			/* One request each (18 pages at most). */
+			io_pages(r, SRC_FUSE, buf, len, 1);
 		}
 		if (sys_io_submit(ctx, FUSE_AIO_NR, ptrs) != FUSE_AIO_NR) {
 			fail(r, "io_submit");
@@ -2188,11 +2505,30 @@ static void ublk_teardown(void)
 }
 
 /*
+ * The pins of a measured I/O of len bytes on the ublk device. block/fops.c
+ * takes none: a registered buffer is an ITER_BVEC, a kernel iterator. The
+ * server's copy (ublk_copy_user_pages(), at most UBLK_MAX_PIN_PAGES a
+ * time) pins the pages of its tag's buffer that the request's bytes
+ * cover: that buffer is page-aligned, so ceil(bytes / 4 KiB); more only
+ * where the block layer splits the I/O into requests (max_sectors, here
+ * UBLK_BUF), each of which starts at the start of a buffer.
+ */
+static void ublk_pages(struct result *r, size_t len)
+{
+	long long pages = (len + PAGE - 1) / PAGE;
+	long long requests = (len + UBLK_BUF - 1) / UBLK_BUF;
+
+	pages_add(r, SRC_FOPS, 0, 0);
+	pages_add(r, SRC_UBLK, pages, pages + requests - 1);
+}
+
+/*
  * O_DIRECT I/O of len bytes at dev_off to or from ublk at buffer offset
- * buf_off of the one registered buffer, in calls of chunk bytes.
+ * buf_off of the one registered buffer, in calls of chunk bytes; with r,
+ * measured: each call's pins are stated.
  */
 static int ublk_fixed_rw(struct uring *u, int fd, bool write_op, size_t buf_off,
-			 off_t dev_off, size_t len, size_t chunk)
+			 off_t dev_off, size_t len, size_t chunk, struct result *r)
 {
 	size_t done;
 	long res;
@@ -2207,6 +2543,8 @@ static int ublk_fixed_rw(struct uring *u, int fd, bool write_op, size_t buf_off,
 		sqe->len = n;
 		sqe->off = dev_off + done;
 		sqe->buf_index = 0;
+		if (r)
+			ublk_pages(r, n);
 		if (uring_run(u, &res))
 			return -1;
 		if (res != (long)n) {
@@ -2253,7 +2591,7 @@ static void ublk_rw(struct result *r, bool measure_write, uint64_t seed)
 	if (measure_write)
 		measure_start(&before);
 	if (ublk_fixed_rw(&u, fd, true, (uintptr_t)mem + buf_off, UBLK_IO_OFF,
-			  UBLK_IO_BYTES, UBLK_CHUNK))
+			  UBLK_IO_BYTES, UBLK_CHUNK, measure_write ? r : NULL))
 		fail(r, "WRITE_FIXED");
 	if (measure_write)
 		measure_end(r, &before);
@@ -2267,7 +2605,7 @@ static void ublk_rw(struct result *r, bool measure_write, uint64_t seed)
 	if (!measure_write)
 		measure_start(&before);
 	if (ublk_fixed_rw(&u, fd, false, (uintptr_t)mem + buf_off, UBLK_IO_OFF,
-			  UBLK_IO_BYTES, UBLK_CHUNK))
+			  UBLK_IO_BYTES, UBLK_CHUNK, measure_write ? NULL : r))
 		fail(r, "READ_FIXED");
 	if (!measure_write)
 		measure_end(r, &before);
@@ -2346,15 +2684,221 @@ static long long json_num(const char *p, const char *key, const char *end)
 	return atoll(q + strlen(key));
 }
 
-/* fio's verdict from its exit status, its JSON output and its log. */
+/*
+ * The pins of a fio run, from its JSON: per job and direction, total_ios
+ * I/Os of io_bytes in all (the verify phase's reads are among the reads),
+ * and what the job's options make of the buffers. fio gives each of a
+ * job's iodepth io_u a buffer of its own, io_u i at page + mem_align +
+ * i * max_bs (direct=1: page-aligned; backend.c init_io_u_buffers()), and
+ * sizes an I/O at a multiple of the smallest bs unless bs_unaligned. Keep
+ * this table in step with the job files below; a job not in it states no
+ * pages for its run.
+ */
+struct fio_job {
+	const char *name;
+	long min_bs, max_bs;	/* the same: a fixed bs */
+	long gran;		/* I/O sizes are multiples of it (1: bs_unaligned) */
+	long mem_align;
+	int iodepth;
+	long ba;		/* file offsets are multiples of it */
+};
+
+static const struct fio_job fio_jobs[] = {
+	/* fio_block_jobs(): fio-blk, fio-ext4, fio-vfat, fio-ublk */
+	{ "bs512-psync", 512, 512, 512, 0, 1, 512 },
+	{ "bs4k-libaio", 4096, 4096, 4096, 512, 8, 4096 },
+	{ "bs512-128k-io_uring", 512, 131072, 512, 0, 4, 512 },
+	/* fio_zonefs() */
+	{ "bs512-libaio", 512, 512, 512, 0, 1, 512 },
+	{ "bs64k-io_uring", 65536, 65536, 65536, 512, 1, 65536 },
+	/* fio_fuse() */
+	{ "bs1000-psync-direct", 1000, 1000, 1, 3, 1, 1000 },
+	{ "bs512-70000-io_uring-cached", 512, 70000, 1, 3, 4, 1 },
+	{ "bs64k-libaio-cached", 65536, 65536, 65536, 5, 4, 65536 },
+	/* fio_nfs() */
+	{ "bs1000-psync", 1000, 1000, 1, 3, 1, 1000 },
+	{ "bs512-70000-libaio", 512, 70000, 1, 5, 4, 1 },
+	{ "bs4k-64k-io_uring", 4096, 65536, 4096, 0, 4, 4096 },
+};
+
+/* How a file pins a fio job's I/O. */
+enum fio_model {
+	FIO_SPAN,	/* each I/O's pages once: block/fops.c, iomap, fuse */
+	FIO_DIO,	/* fs/direct-io.c: three per page, and cluster splits */
+	FIO_NFS,	/* fs/nfs/direct.c: again where a piece starts mid-page */
+	FIO_UBLK,	/* ublk_drv.c: the server's page-aligned copy per request */
+};
+
+struct fio_pins {
+	const char *file;	/* NULL: no more */
+	enum fio_model model;
+};
+
+static const struct {
+	const char *scenario;
+	struct fio_pins pins[3];
+} fio_scenarios[] = {
+	{ "fio-blk", { { SRC_FOPS, FIO_SPAN } } },
+	{ "fio-ext4", { { SRC_IOMAP, FIO_SPAN } } },
+	{ "fio-vfat", { { SRC_DIO, FIO_DIO } } },
+	{ "fio-zonefs", { { SRC_IOMAP, FIO_SPAN } } },
+	{ "fio-fuse", { { SRC_FUSE, FIO_SPAN } } },
+	{ "fio-ublk", { { SRC_FOPS, FIO_SPAN }, { SRC_UBLK, FIO_UBLK } } },
+	{ "fio-nfs", { { SRC_NFS, FIO_NFS } } },
+};
+
+static const struct fio_pins *fio_pins_of(const char *scenario)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(fio_scenarios) / sizeof(fio_scenarios[0]); i++)
+		if (!strcmp(fio_scenarios[i].scenario, scenario))
+			return fio_scenarios[i].pins;
+	return NULL;
+}
+
+static long long div_up(long long a, long long b)
+{
+	return (a + b - 1) / b;
+}
+
+#define VFAT_CLUSTER	(32 * KiB)	/* boot.py make_images(): mkfs.vfat -s 64 -S 512 */
+#define NFS_PIECE	16384L		/* rsize and wsize: NFS_IOSIZE */
+
+/*
+ * The pins one direction of job j takes through a file of model m: n I/Os
+ * of b bytes in all, into [*lo, *hi].
+ */
+static void fio_dir_pins(const struct fio_job *j, enum fio_model m, long long n,
+			 long long b, long long *lo, long long *hi)
+{
+	long omin = PAGE, omax = 0, g = j->gran;
+	bool fixed = j->min_bs == j->max_bs && b == n * j->min_bs;
+	long long slo, shi, x;
+	int i;
+
+	*lo = *hi = 0;
+	if (n <= 0 || b <= 0)
+		return;
+	for (i = 0; i < j->iodepth; i++) {
+		long o = (j->mem_align + i * j->max_bs) % PAGE;
+
+		omin = o < omin ? o : omin;
+		omax = o > omax ? o : omax;
+		if (o % g)
+			g = 1;
+	}
+	if (PAGE % g)
+		g = 1;
+	/*
+	 * The pages the I/Os' buffers span: an I/O of s bytes at page offset
+	 * o spans ceil((o + s) / 4 KiB), at most (o + s + 4 KiB - g) / 4 KiB
+	 * when o + s is a multiple of g.
+	 */
+	if (fixed) {
+		slo = n * div_up(omin + j->min_bs, PAGE);
+		shi = n * div_up(omax + j->min_bs, PAGE);
+	} else {
+		slo = div_up(b + n * omin, PAGE);
+		slo = slo > n ? slo : n;
+		shi = (b + n * (omax + PAGE - g)) / PAGE;
+		x = n * div_up(omax + j->max_bs, PAGE);
+		shi = shi < x ? shi : x;
+	}
+	switch (m) {
+	case FIO_SPAN:
+		*lo = slo;
+		*hi = shi;
+		break;
+	case FIO_DIO:
+		/*
+		 * Three per page (pins_per_page()), and two more where a page
+		 * takes two sections (a cur_page each): where a 32 KiB cluster
+		 * boundary falls inside a page of the buffer and the clusters
+		 * are not contiguous on disk (at most ceil(s / 32 KiB) in an
+		 * I/O of s bytes). It cannot inside an I/O of at most ba bytes,
+		 * nor with file offsets 4 KiB-aligned and the buffer too or the
+		 * I/O no larger than a page.
+		 */
+		*lo = 3 * slo;
+		*hi = 3 * shi;
+		x = j->max_bs <= j->ba ||
+		    (j->ba % PAGE == 0 && (omax == 0 || j->max_bs <= PAGE)) ? 0 :
+		    (b + n * (VFAT_CLUSTER - 1)) / VFAT_CLUSTER;
+		*hi += 2 * x;
+		break;
+	case FIO_NFS:
+		/*
+		 * Pieces of NFS_PIECE bytes (nfs_pages()): each after an
+		 * I/O's first pins its first page again, unless the buffer is
+		 * page-aligned (then every cut is on a page boundary).
+		 */
+		*lo = slo;
+		*hi = shi;
+		if (omax == 0)
+			break;
+		if (fixed) {
+			x = n * (div_up(j->min_bs, NFS_PIECE) - 1);
+			*lo += omin ? x : 0;
+			*hi += x;
+		} else {
+			x = div_up(b, NFS_PIECE) - n;
+			*lo += omin && x > 0 ? x : 0;
+			x = (b + n * (NFS_PIECE - 1)) / NFS_PIECE;
+			if (x > n * div_up(j->max_bs, NFS_PIECE))
+				x = n * div_up(j->max_bs, NFS_PIECE);
+			*hi += x - n;
+		}
+		break;
+	case FIO_UBLK:
+		/*
+		 * ceil(bytes / 4 KiB) per request, from the server's
+		 * page-aligned buffer (ublk_pages()); a request is an I/O,
+		 * or several merged where more than one is in flight (never
+		 * split: max_sectors is 512 KiB), which can only save pages.
+		 */
+		if (j->gran % PAGE == 0) {
+			*lo = *hi = b / PAGE;
+		} else if (fixed && j->iodepth == 1) {
+			*lo = *hi = n * div_up(j->min_bs, PAGE);
+		} else {
+			g = PAGE % j->gran ? 1 : j->gran;
+			*lo = div_up(b, PAGE);
+			if (j->iodepth == 1 && *lo < n)
+				*lo = n;
+			*hi = (b + n * (PAGE - g)) / PAGE;
+			x = n * div_up(j->max_bs, PAGE);
+			*hi = *hi < x ? *hi : x;
+		}
+		break;
+	}
+}
+
+/* The job of fio_jobs named name, or NULL. */
+static const struct fio_job *fio_job_of(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(fio_jobs) / sizeof(fio_jobs[0]); i++)
+		if (!strcmp(fio_jobs[i].name, name))
+			return &fio_jobs[i];
+	return NULL;
+}
+
+/*
+ * fio's verdict from its exit status, its JSON output and its log; with
+ * pins (the files its scenario pins through), the pages its I/O must pin.
+ */
 static void fio_verdict(struct result *r, int status, const char *json_path,
-			const char *log_path, long ms)
+			const char *log_path, long ms, const struct fio_pins *pins)
 {
 	static char json[1 << 18], log[4096];
-	long long err, rd, wr, read_total = 0, write_total = 0;
-	const char *p, *next, *v;
+	long long err, rd, wr, rn, wn, read_total = 0, write_total = 0;
+	long long lo[3] = { 0 }, hi[3] = { 0 }, l, h;
+	const char *p, *next, *v, *rdo, *wro;
 	char version[32] = "fio";
-	int fd, jobs = 0;
+	int fd, i, jobs = 0;
+	bool stated = pins != NULL;
 
 	json[0] = log[0] = '\0';
 	fd = open(json_path, O_RDONLY);
@@ -2378,8 +2922,28 @@ static void fio_verdict(struct result *r, int status, const char *json_path,
 		sscanf(p + 13, "%63[^\"]", name);
 		jobs++;
 		err = json_num(p, "\"error\" : ", next);
-		rd = json_num(strstr(p, "\"read\" : {") ?: p, "\"io_bytes\" : ", next);
-		wr = json_num(strstr(p, "\"write\" : {") ?: p, "\"io_bytes\" : ", next);
+		rdo = strstr(p, "\"read\" : {") ?: p;
+		wro = strstr(p, "\"write\" : {") ?: p;
+		rd = json_num(rdo, "\"io_bytes\" : ", next);
+		wr = json_num(wro, "\"io_bytes\" : ", next);
+		rn = json_num(rdo, "\"total_ios\" : ", next);
+		wn = json_num(wro, "\"total_ios\" : ", next);
+		for (i = 0; stated && pins[i].file; i++) {
+			const struct fio_job *j = fio_job_of(name);
+
+			if (!j) {
+				plog("%s: fio job %s not in fio_jobs: no pages stated", r->name,
+				     name);
+				stated = false;
+				break;
+			}
+			fio_dir_pins(j, pins[i].model, rn, rd, &l, &h);
+			lo[i] += l;
+			hi[i] += h;
+			fio_dir_pins(j, pins[i].model, wn, wr, &l, &h);
+			lo[i] += l;
+			hi[i] += h;
+		}
 		if (r->data_ok && (err || rd < wr || wr <= 0)) {
 			snprintf(r->reason, sizeof(r->reason),
 				 "fio job %s: error %lld, wrote %lld B, verified %lld B",
@@ -2404,6 +2968,8 @@ static void fio_verdict(struct result *r, int status, const char *json_path,
 			 (int)(nl ? nl - p : (long)strlen(p)), p);
 	}
 	r->bytes = read_total + write_total;
+	for (i = 0; stated && jobs && pins[i].file; i++)
+		pages_add(r, pins[i].file, lo[i], hi[i]);
 	if (r->data_ok)
 		snprintf(r->fio, sizeof(r->fio),
 			 "pass: %s, %d jobs, err=0, %lld KiB written, %lld KiB read back "
@@ -2457,7 +3023,7 @@ static void fio_run(struct result *r, const char *what, const char *jobs)
 	measure_end(r, &before);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	fio_verdict(r, status, out, log, (t1.tv_sec - t0.tv_sec) * 1000 +
-		    (t1.tv_nsec - t0.tv_nsec) / 1000000);
+		    (t1.tv_nsec - t0.tv_nsec) / 1000000, fio_pins_of(r->name));
 	snprintf(r->note, sizeof(r->note), "fio on %s", what);
 }
 
@@ -2487,8 +3053,8 @@ static void fio_vfat(struct result *r)
 /*
  * Sequential files take writes at their write pointer only: appends
  * (file_append) with one I/O in flight, asynchronous so that they go
- * through iomap (a synchronous one is zonefs_file_dio_append(), which
- * 6.1.192 breaks, see zonefs_append()).
+ * through iomap (up to 6.4 a synchronous one is zonefs_file_dio_append(),
+ * zonefs-append's, which 6.1.192 breaks, see zonefs_append()).
  */
 static void fio_zonefs(struct result *r)
 {
@@ -2732,6 +3298,25 @@ static long nfs_vec_total(void)
 	return n;
 }
 
+/*
+ * The pins of a measured O_DIRECT call (or iovec segment) of len bytes
+ * from or to buf on the NFS mount. nfs_direct_{read,write}_schedule_iovec()
+ * take the buffer's pages in pieces of at most rsize/wsize bytes
+ * (NFS_IOSIZE, a multiple of the page size), one iovec segment at a time,
+ * and hand each page of a piece to an nfs_page that owns its pin: a piece
+ * after the first starts where the last ended, in the middle of a page
+ * unless the buffer is page-aligned, and pins that page again. A read
+ * pins all it asks for, also what lies past the end of the file.
+ */
+static void nfs_pages(struct result *r, const void *buf, size_t len)
+{
+	long long n = span_pages(buf, len);
+
+	if (len && (uintptr_t)buf % PAGE)
+		n += (len + NFS_IOSIZE - 1) / NFS_IOSIZE - 1;
+	pages_add(r, SRC_NFS, n, n);
+}
+
 /* Whether the server's file holds the pattern at [off, off + len). */
 static bool nfs_check_server(struct result *r, const char *name, long off, long len,
 			     uint64_t seed)
@@ -2799,9 +3384,12 @@ static long nfs_calls_rw(struct result *r, int fd, bool write_op, uint64_t seed,
 		measure_start(&before);
 	for (p = mem, i = 0; i < sizeof(nfs_calls) / sizeof(nfs_calls[0]); i++) {
 		unsigned char *b = p + nfs_calls[i].boff;
-		ssize_t n = write_op ? pwrite(fd, b, nfs_calls[i].len, nfs_calls[i].off)
-				     : pread(fd, b, nfs_calls[i].len, nfs_calls[i].off);
+		ssize_t n;
 
+		if (measure)
+			nfs_pages(r, b, nfs_calls[i].len);
+		n = write_op ? pwrite(fd, b, nfs_calls[i].len, nfs_calls[i].off)
+			     : pread(fd, b, nfs_calls[i].len, nfs_calls[i].off);
 		if (n != nfs_calls[i].len) {
 			if (n >= 0)
 				errno = EIO;
@@ -2811,6 +3399,8 @@ static long nfs_calls_rw(struct result *r, int fd, bool write_op, uint64_t seed,
 		}
 		p += (nfs_calls[i].boff + nfs_calls[i].len + PAGE) / PAGE * PAGE;
 	}
+	for (k = 0; measure && k < NFS_VEC; k++)
+		nfs_pages(r, iov[k].iov_base, iov[k].iov_len);
 	if ((write_op ? pwritev(fd, iov, NFS_VEC, NFS_VEC_OFF)
 		      : preadv(fd, iov, NFS_VEC, NFS_VEC_OFF)) != nfs_vec_total()) {
 		fail(r, write_op ? "pwritev" : "preadv");
@@ -2926,6 +3516,7 @@ static void nfs_direct_read(struct result *r)
 	/* Across the end of the file: a short read. */
 	mem = buf_alloc(4 * NFS_IOSIZE);
 	if (mem) {
+		nfs_pages(r, mem + 9, 3 * NFS_IOSIZE + 5);
 		measure_start(&before);
 		n = pread(fd, mem + 9, 3 * NFS_IOSIZE + 5, NFS_FILE_BYTES - NFS_SHORT);
 		measure_end(r, &before);
@@ -3052,13 +3643,22 @@ static int vms_setup(struct result *r, struct vms *v)
 	return 0;
 }
 
+/*
+ * vmsplice all of it in. iter_to_pipe() takes up to 16 pages a round, of
+ * one iovec at a time: every round but an iovec's last ends on a page
+ * boundary, so each of the 42 pages once (41 and 1).
+ */
 static int vms_splice_in(struct result *r, struct vms *v)
 {
 	struct iovec iov[2] = {
 		{ v->mem + VMS_BOFF0, VMS_SEG0 },
 		{ v->mem + 41 * PAGE + VMS_BOFF1, VMS_SEG1 },
 	};
-	ssize_t n = vmsplice(v->p[1], iov, 2, 0);
+	ssize_t n;
+
+	io_pages(r, SRC_SPLICE, iov[0].iov_base, iov[0].iov_len, 1);
+	io_pages(r, SRC_SPLICE, iov[1].iov_base, iov[1].iov_len, 1);
+	n = vmsplice(v->p[1], iov, 2, 0);
 
 	if (n != VMS_TOTAL) {
 		if (n >= 0) {
@@ -3137,7 +3737,14 @@ static void vmsplice_tee(struct result *r)
 				}
 				done += n;
 			}
-			/* tee() copies the buffers: both pipes hold all of it. */
+			/*
+			 * tee() copies the buffers: both pipes hold all of it.
+			 * A pin each copy may hold of its own (pipe_buf_get()
+			 * from link_pipe()) is allowed for: up to 42 more.
+			 */
+			pages_add(r, SRC_SPLICE, 0,
+				  span_pages(v.mem + VMS_BOFF0, VMS_SEG0) +
+				  span_pages(v.mem + 41 * PAGE + VMS_BOFF1, VMS_SEG1));
 			if (done == VMS_TOTAL) {
 				vms_drain(r, q[0], v.ref, VMS_TOTAL, "read the tee'd pipe");
 				vms_drain(r, v.p[0], v.ref, VMS_TOTAL, "read the first pipe");
@@ -3265,6 +3872,7 @@ static void gup_control(struct result *r)
 	g.nr_pages_per_call = 64;
 	g.gup_flags = 1;	/* FOLL_WRITE */
 	r->data_ok = true;
+	io_pages(r, SRC_GUP_TEST, buf, 64 * PAGE, 1);
 	measure_start(&before);
 	if (ioctl(fd, PIN_BASIC_TEST, &g))
 		fail(r, "PIN_BASIC_TEST");
@@ -3327,6 +3935,35 @@ static int write_file(const char *path, const char *text, int flags)
 	return n == (ssize_t)strlen(text) ? 0 : -1;
 }
 
+/*
+ * How many processes run this very program: the probe, and its FUSE and
+ * ublk servers (forked, not exec'd). Each maps the probed text and the
+ * counter, so a uprobe is installed in each.
+ */
+static int procs_of_self(void)
+{
+	struct stat self, st;
+	struct dirent *d;
+	char path[300];
+	int n = 0;
+	DIR *dir;
+
+	if (stat("/proc/self/exe", &self))
+		return -1;
+	dir = opendir("/proc");
+	if (!dir)
+		return -1;
+	while ((d = readdir(dir))) {
+		if (!isdigit((unsigned char)d->d_name[0]))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/exe", d->d_name);
+		if (!stat(path, &st) && st.st_dev == self.st_dev && st.st_ino == self.st_ino)
+			n++;
+	}
+	closedir(dir);
+	return n;
+}
+
 static void uprobe_refctr(struct result *r)
 {
 	const char *tr = "/sys/kernel/tracing";
@@ -3334,6 +3971,7 @@ static void uprobe_refctr(struct result *r)
 	long fn, sem;
 	struct pins before;
 	unsigned short on, off;
+	int procs;
 
 	mkdir(tr, 0755);
 	mount("tracefs", tr, "tracefs", 0, NULL);
@@ -3350,6 +3988,15 @@ static void uprobe_refctr(struct result *r)
 	}
 	snprintf(def, sizeof(def), "p:pinconv/refctr %s:0x%lx(0x%lx)\n", path, fn, sem);
 	r->data_ok = true;
+	/*
+	 * Enabling installs the probe in every process that maps the file and
+	 * the counter, disabling removes it: each time __update_ref_ctr()
+	 * takes that process's page of the counter, one pin. (The breakpoint's
+	 * own page, uprobe_write_opcode(), is not in the file's conversion.)
+	 */
+	procs = procs_of_self();
+	if (procs > 0)
+		pages_add(r, SRC_UPROBES, 2 * procs, 2 * procs);
 	measure_start(&before);
 	if (write_file(f, def, O_APPEND)) {
 		fail(r, "uprobe_events: define the probe");
@@ -3374,8 +4021,8 @@ static void uprobe_refctr(struct result *r)
 			 "semaphore %u while enabled, %u after (want 1, 0)", on, off);
 	}
 	r->bytes = sizeof(pinprobe_semaphore);
-	snprintf(r->note, sizeof(r->note), "%.100s at 0x%lx, semaphore at 0x%lx: %u then %u",
-		 path, fn, sem, on, off);
+	snprintf(r->note, sizeof(r->note), "%.100s at 0x%lx, semaphore at 0x%lx: %u then %u; "
+		 "%d processes map it", path, fn, sem, on, off, procs);
 }
 
 /* ---- /proc/<pid>/mem and ptrace: __access_remote_vm() ----------------- */
@@ -3395,6 +4042,23 @@ static void uprobe_refctr(struct result *r)
 static unsigned char procmem_byte(long i, int seed)
 {
 	return (unsigned char)((i * 131 + i / PAGE + seed) ^ (i >> 5));
+}
+
+/*
+ * The pins of one access to len bytes at addr of the child: mem_rw()
+ * (/proc/<pid>/mem) copies at most a page per access_remote_vm() call,
+ * ptrace's PEEKDATA/POKEDATA a word in one; __access_remote_vm() takes
+ * one page of the child at a time.
+ */
+static void remote_pages(struct result *r, const unsigned char *addr, long len,
+			 bool procmem)
+{
+	long done, n;
+
+	for (done = 0; done < len; done += n) {
+		n = procmem && len - done > PAGE ? PAGE : len - done;
+		io_pages(r, SRC_MEMORY, addr + done, n, 1);
+	}
 }
 
 /* What the child's buffer holds once the parent has written it. */
@@ -3474,6 +4138,11 @@ static void procmem_rw(struct result *r)
 		return;
 	}
 	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	remote_pages(r, buf + PROCMEM_WOFF, PROCMEM_WLEN, true);
+	remote_pages(r, buf + PROCMEM_POKE, sizeof(long), false);
+	remote_pages(r, buf + PROCMEM_POKE, sizeof(long), false);
+	remote_pages(r, buf + 3 * PAGE - 5, sizeof(long), false);
+	remote_pages(r, buf + 17, len - 40, true);
 	measure_start(&before);
 	fd = open(path, O_RDWR);
 	if (fd < 0) {
@@ -4385,8 +5054,8 @@ static const struct scenario scenarios[] = {
 	{ "vfat-fault", vfat_fault },
 	{ "zonefs-write", zonefs_write },
 	{ "zonefs-read", zonefs_read },
-	{ "zonefs-append", zonefs_append },
 	{ "sg-io", sg_io },
+	{ "sg-io-samepage", sg_io_samepage },
 	{ "fuse-direct-write", fuse_direct_write },
 	{ "fuse-direct-read", fuse_direct_read },
 	{ "fuse-odirect-write", fuse_odirect_write },
@@ -4398,6 +5067,8 @@ static const struct scenario scenarios[] = {
 	{ "fio-ext4", fio_ext4 },
 	{ "fio-vfat", fio_vfat },
 	{ "fio-zonefs", fio_zonefs },
+	/* After every other zonefs user: 6.1.192 leaves zonefs read-only. */
+	{ "zonefs-append", zonefs_append },
 	{ "fio-fuse", fio_fuse },
 	{ "fio-ublk", fio_ublk },
 	{ "nfs-direct-write", nfs_direct_write },
@@ -4449,23 +5120,6 @@ static const char *cmdline(void)
 	return buf;
 }
 
-/* Whether word is one of the kernel command line's words (or word=...). */
-static bool cmdline_has(const char *word)
-{
-	const char *p = cmdline();
-	size_t len = strlen(word);
-
-	while ((p = strstr(p, word))) {
-		bool start = p == cmdline() || p[-1] == ' ';
-		bool end = !p[len] || strchr(" =\n", p[len]);
-
-		if (start && end)
-			return true;
-		p += len;
-	}
-	return false;
-}
-
 /* Scenario names on the kernel command line: pinprobe.only=a,b */
 static bool wanted(const char *name)
 {
@@ -4501,11 +5155,15 @@ int main(int argc, char **argv, char **envp)
 			return tomoyo_stage1();
 		if (!strcmp(argv[0], TOMOYO_ARG0))
 			return tomoyo_stage2(argc, argv, envp);
-		/* fio's verdict on a run made elsewhere (test_boot.py). */
-		if (!strcmp(argv[0], FIO_VERDICT) && argc == 4) {
+		/*
+		 * fio's verdict on a run made elsewhere (test_boot.py); a
+		 * fifth argument names the fio scenario whose pages to state.
+		 */
+		if (!strcmp(argv[0], FIO_VERDICT) && (argc == 4 || argc == 5)) {
 			struct result r = { .name = FIO_VERDICT };
 
-			fio_verdict(&r, atoi(argv[3]), argv[1], argv[2], 0);
+			fio_verdict(&r, atoi(argv[3]), argv[1], argv[2], 0,
+				    argc == 5 ? fio_pins_of(argv[4]) : NULL);
 			emit(&r);
 			return 0;
 		}

@@ -11,7 +11,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import pytest
 
@@ -22,11 +22,25 @@ from pinconv import boot, build  # noqa: E402
 from pinconv.printer import Error  # noqa: E402
 
 
+def files_of(name: str) -> List[str]:
+	"""The files a scenario states its pages under."""
+	if name == boot.CONTROL:
+		return [boot.CONTROL_FILE]
+	return [f for f, scs in boot.SCENARIOS_OF_FILE.items() if name in scs]
+
+
 def line(name: str, acquired: int = 0, released: int = 0, data_ok: bool = True,
-	 skipped: bool = False, reason: str = '') -> str:
+	 skipped: bool = False, reason: str = '', pages: Optional[dict] = None) -> str:
+	"""A PINPROBE line; unless given, the pages it states are the pages it
+	pinned (one if none), under each of its files."""
+	if pages is None:
+		n = max(acquired, 1)
+		pages = {f: [n, n] for f in files_of(name)}
 	obj = {'scenario': name, 'skipped': skipped, 'reason': reason,
 	       'acquired': acquired, 'released': released, 'data_ok': data_ok,
 	       'bytes': 4096, 'note': ''}
+	if pages:
+		obj['pages'] = pages
 	return 'PINPROBE ' + json.dumps(obj, separators=(',', ':'))
 
 
@@ -165,17 +179,21 @@ def test_skipped_unexpected_is_skip() -> None:
 	assert st['zonefs-read'] == 'skip'
 
 
-def test_opt_in_skip_of_an_expected_scenario_is_skip() -> None:
-	"""An opt-in scenario is a skip even when expected to pin; any other
-	skip of an expected scenario fails."""
-	lines = [l for l in all_lines(8) if '"zonefs-append"' not in l and '"sg-io"' not in l]
-	lines.append(line('zonefs-append', skipped=True, reason='opt-in (pinprobe.x): broken'))
+def test_skip_of_an_expected_scenario_fails() -> None:
+	"""Any skip of a scenario expected to pin fails (there is no opt-in);
+	one that needs a config symbol names it."""
+	lines = [l for l in all_lines(8) if '"zonefs-append"' not in l and '"sg-io"' not in l
+		 and '"nfs-direct-read"' not in l]
+	lines.append(line('zonefs-append', skipped=True, reason='not set up'))
 	lines.append(line('sg-io', skipped=True, reason='no /dev/sg0'))
+	lines.append(line('nfs-direct-read', skipped=True, reason='no nfsd'))
 	results, warnings = boot.parse_console(console(lines))
-	exp = boot.expectations(['zonefs-append', 'sg-io'], boot.EXPECT_ANY)
-	st = statuses(boot.judge(results, exp, warnings))
-	assert st['zonefs-append'] == 'skip'
-	assert st['sg-io'] == 'fail'
+	exp = boot.expectations(['zonefs-append', 'sg-io', 'nfs-direct-read'], boot.EXPECT_ANY)
+	verdicts = boot.judge(results, exp, warnings)
+	st = statuses(verdicts)
+	assert st['zonefs-append'] == st['sg-io'] == st['nfs-direct-read'] == 'fail'
+	why = next(v for v in verdicts if v.scenario == 'nfs-direct-read').reasons
+	assert 'CONFIG_NFSD_V4' in ' '.join(why)
 
 
 def test_known_baseline_defect() -> None:
@@ -486,9 +504,10 @@ def test_nfs_and_vmsplice_mapping() -> None:
 
 @pytest.mark.parametrize('kver', ['6.1', '6.12'])
 def test_nfs_scenarios_need_nfsd(kver: str, tmp_path: Path, monkeypatch) -> None:
-	"""Both fragments build the guest's NFS server and NFSv4.2 client; a
-	fragment without nfsd lets the NFS scenarios skip (the probe says why)
-	and nothing else; vmsplice needs no config."""
+	"""Both fragments build the guest's NFS server and NFSv4.2 client. A
+	fragment that lost nfsd fails the scenarios expected to pin, naming the
+	symbol; one that says "# CONFIG_NFSD_V4 is not set" lets them skip;
+	vmsplice needs no config."""
 	frag = TOP / 'scripts' / 'configs' / f'{kver}.config'
 	cfg = build.read_config(frag)
 	for sym in ('CONFIG_NFSD', 'CONFIG_NFSD_V4', 'CONFIG_NFS_V4', 'CONFIG_NFS_V4_1',
@@ -498,21 +517,134 @@ def test_nfs_scenarios_need_nfsd(kver: str, tmp_path: Path, monkeypatch) -> None
 	t = tr.Tree(path=tmp_path, kver=kver, version=f'{kver}.7', generation='get', base='',
 		    origin='t')
 	assert not {'nfs-direct-write', 'vmsplice-read'} & set(boot.unconfigured(t))
-	(tmp_path / f'{kver}.config').write_text(
-		''.join(l + '\n' for l in frag.read_text().splitlines()
-			if not l.startswith('CONFIG_NFSD')))
+	assert not boot.lost_config(t)
+	nfs = boot.SCENARIOS_OF_FILE['fs/nfs/direct.c']
+	assert not boot.config_failures(t, nfs)
+	kept = [l for l in frag.read_text().splitlines() if not l.startswith('CONFIG_NFSD')]
 	monkeypatch.setattr(build, 'CONFIGS', tmp_path)
-	off = set(boot.unconfigured(t)) - {'ublk-write', 'ublk-read', 'fio-ublk'}
-	assert off == {'nfs-direct-write', 'nfs-direct-read', 'fio-nfs', 'cow-splice-nfs'}
-	exp = boot.expectations(boot.SCENARIOS_OF_FILE['fs/nfs/direct.c'], boot.EXPECT_REF, off)
+	# Lost: the converted scenarios fail, naming the symbol.
+	(tmp_path / f'{kver}.config').write_text(''.join(l + '\n' for l in kept))
+	lost = set(boot.lost_config(t))
+	assert lost == {'nfs-direct-write', 'nfs-direct-read', 'fio-nfs', 'cow-splice-nfs'}
+	fails = boot.config_failures(t, nfs)
+	assert len(fails) == 3 and all('CONFIG_NFSD_V4' in f for f in fails), fails
+	exp = boot.expectations(nfs, boot.EXPECT_REF, boot.unconfigured(t), lost)
+	assert exp['nfs-direct-read'] == boot.EXPECT_PIN
 	skipped = {'scenario': 'nfs-direct-read', 'skipped': True,
 		   'reason': 'no nfsd (CONFIG_NFSD, CONFIG_NFSD_V4, CONFIG_NFS_V4)'}
+	v = boot.judge_one('nfs-direct-read', skipped, exp['nfs-direct-read'], [])
+	assert v.status == 'fail' and 'needs CONFIG_NFSD_V4' in v.reasons[0]
+	# Not expected to pin (the baseline): a skip.
+	exp = boot.expectations([], boot.EXPECT_REF, boot.unconfigured(t), lost)
 	assert boot.judge_one('nfs-direct-read', skipped, exp['nfs-direct-read'], []).status == 'skip'
-	assert boot.judge_one('nfs-direct-read', skipped, boot.EXPECT_PIN, []).status == 'fail'
+	# Off on purpose: a skip, pinned or not.
+	(tmp_path / f'{kver}.config').write_text(''.join(l + '\n' for l in kept)
+						 + '# CONFIG_NFSD_V4 is not set\n')
+	assert not boot.lost_config(t) and not boot.config_failures(t, nfs)
+	off = set(boot.unconfigured(t)) - {'ublk-write', 'ublk-read', 'fio-ublk'}
+	assert off == {'nfs-direct-write', 'nfs-direct-read', 'fio-nfs', 'cow-splice-nfs'}
+	exp = boot.expectations(nfs, boot.EXPECT_REF, off)
+	assert boot.judge_one('nfs-direct-read', skipped, exp['nfs-direct-read'], []).status == 'skip'
 	# Never pinned, configured or not: 'ref', and without nfsd a skip.
 	assert exp['cow-splice-nfs'] == boot.EXPECT_REF
 	assert boot.judge_one('cow-splice-nfs', dict(skipped, scenario='cow-splice-nfs'),
 			      exp['cow-splice-nfs'], []).status == 'skip'
+
+
+def test_pins_within_the_pages_the_io_implies() -> None:
+	"""EXPECT_PIN holds the count to the probe's range for the files that
+	pin on the kernel: fewer (a branch still on references) or more fails,
+	and so does a scenario that states no pages."""
+	fops, ublk = 'block/fops.c', 'drivers/block/ublk_drv.c'
+	res = {'scenario': 'fio-ublk', 'skipped': False, 'acquired': 300, 'released': 300,
+	       'data_ok': True, 'pages': {fops: [100, 120], ublk: [180, 200]}}
+	judge = boot.judge_one
+	assert judge('fio-ublk', res, boot.EXPECT_PIN, [], [fops, ublk]).status == 'pass'
+	# Only block/fops.c pins on this kernel (6.12's baseline): 100-120.
+	v = judge('fio-ublk', res, boot.EXPECT_PIN, [], [fops])
+	assert v.status == 'fail' and 'must pin 100-120' in v.reasons[0], v.reasons
+	assert judge('fio-ublk', dict(res, acquired=110, released=110), boot.EXPECT_PIN, [],
+		     [fops]).status == 'pass'
+	# Half converted: 150 of 280-320.
+	v = judge('fio-ublk', dict(res, acquired=150, released=150), boot.EXPECT_PIN, [],
+		  [fops, ublk])
+	assert v.status == 'fail' and 'must pin 280-320' in v.reasons[0]
+	# No range stated.
+	v = judge('fio-ublk', {k: x for k, x in res.items() if k != 'pages'}, boot.EXPECT_PIN,
+		  [], [fops, ublk])
+	assert v.status == 'fail' and 'states no pages' in v.reasons[0]
+	# Expected to pin (--expect-pinned) through none of its stated files: all of them.
+	assert boot.expected_range('fio-ublk', res, boot.EXPECT_PIN, []) == (280, 320)
+	# Only EXPECT_PIN is held to a range.
+	assert judge('fio-ublk', res, boot.EXPECT_ANY, [], []).status == 'pass'
+	assert boot.expected_range('fio-ublk', res, boot.EXPECT_ANY, [fops]) is None
+
+
+def kernel(label: str, results: Dict[str, dict], expect: Dict[str, str],
+	   pinning: List[str] = ()) -> boot.KernelResult:
+	verdicts = boot.judge(results, expect, [], pinning)
+	return boot.KernelResult(label, label * 10, results, [], verdicts, 1.0, 1.0, 'tcg',
+				 False, '', list(pinning))
+
+
+def test_baseline_skip_beside_a_tip_pin_fails() -> None:
+	"""The 0-pins contrast: a scenario the baseline skips while the tip
+	pins it fails on the baseline, with the reason (and the other way)."""
+	base_res, _ = boot.parse_console(console(all_lines(0)))
+	tip_res, _ = boot.parse_console(console(all_lines(256)))
+	base_res['zonefs-read'] = json.loads(line('zonefs-read', skipped=True,
+						  reason='no /dev/nullb0')[len('PINPROBE '):])
+	files = ['fs/iomap/direct-io.c']
+	base = kernel('base', base_res, boot.expectations([], boot.EXPECT_REF))
+	tip = kernel('tip', tip_res, boot.expectations(boot.scenarios_of(files), boot.EXPECT_ANY),
+		     files)
+	assert statuses(base.verdicts)['zonefs-read'] == 'skip'
+	assert statuses(tip.verdicts)['zonefs-read'] == 'pass'
+	assert boot.cross_check([base, tip]) == ['base zonefs-read']
+	v = next(v for v in base.verdicts if v.scenario == 'zonefs-read')
+	assert v.status == 'fail' and 'tip pins 256' in v.reasons[-1] and not base.ok
+	# Both skip (not configured anywhere): no contrast to lose.
+	tip.results['zonefs-read'] = base_res['zonefs-read']
+	base2 = kernel('base', base_res, boot.expectations([], boot.EXPECT_REF))
+	assert boot.cross_check([base2, tip]) == []
+
+
+def test_converted_file_whose_scenarios_all_skip_fails() -> None:
+	"""A converted file none of whose scenarios ran on the tip fails the
+	run (not a note), and the report says so."""
+	res, _ = boot.parse_console(console(all_lines(256)))
+	for sc in boot.SCENARIOS_OF_FILE['fs/zonefs/file.c']:
+		res[sc] = {'scenario': sc, 'skipped': True, 'reason': 'no /dev/nullb0'}
+	tip = kernel('tip', res, boot.expectations([], boot.EXPECT_ANY))
+	reaches = boot.reach(['fs/zonefs/file.c', 'block/fops.c'])
+	unran = boot.unreached_on(tip, reaches)
+	assert len(unran) == 1 and unran[0].startswith('fs/zonefs/file.c: converted, but none')
+
+
+def test_known_defect_explains_data_and_log() -> None:
+	"""6.1's baseline zonefs sync append: EIO and a "Corrupted write
+	pointer" warning are the named defect there; the same on the tip, or
+	another warning on the baseline, fails."""
+	known = boot.KNOWN_BASE['get']
+	warn = 'zonefs (nullb0) WARNING: Corrupted write pointer 8192 for zone at 0'
+	lines = [l for l in all_lines(0) if '"zonefs-append"' not in l]
+	lines.append(line('zonefs-append', data_ok=False,
+			  reason='sync append returned -1 (Input/output error)'))
+	results, warnings = boot.parse_console(console(lines, [warn]))
+	exp = boot.expectations([], boot.EXPECT_REF)
+	exp['zonefs-append'] = boot.EXPECT_KNOWN
+	st = statuses(boot.judge(results, exp, warnings, [], known))
+	assert st['zonefs-append'] == 'known' and st['kernel-log'] == 'known', st
+	assert 'fail' not in st.values()
+	# Another warning is not explained.
+	results, warnings = boot.parse_console(console(lines, [warn, 'WARNING: at mm/gup.c:58']))
+	st = statuses(boot.judge(results, exp, warnings, [], known))
+	assert st['kernel-log'] == 'fail' and st['zonefs-append'] == 'fail'
+	# On the tip (expected to pin, no known defect): the same line fails.
+	exp = boot.expectations(['zonefs-append'], boot.EXPECT_ANY)
+	results, warnings = boot.parse_console(console(lines, [warn]))
+	st = statuses(boot.judge(results, exp, warnings, ['fs/zonefs/file.c']))
+	assert st['zonefs-append'] == 'fail' and st['kernel-log'] == 'fail'
 
 
 def test_initramfs_has_the_nfs_directories() -> None:

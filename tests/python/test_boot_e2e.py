@@ -49,14 +49,22 @@ def test_boottest_base_and_tip(tip: str, tmp_path: Path) -> None:
 	# Held back on 6.1 (cocci/rules-6.1: their callers may be handed a
 	# kernel iterator): fs/direct-io.c, fuse, NFS and blk-map stay on
 	# references, and the tip takes no pin on their paths.
-	held = {sc for f in ('fs/direct-io.c', 'fs/fuse/file.c', 'fs/nfs/direct.c')
-		for sc in boot.SCENARIOS_OF_FILE[f]} | {'sg-io'}
+	held = {sc for f in ('fs/direct-io.c', 'fs/fuse/file.c', 'fs/nfs/direct.c',
+			     'block/blk-map.c') for sc in boot.SCENARIOS_OF_FILE[f]}
 	assert not held & pinned, held & pinned
+	known = boot.KNOWN_BASE['get']
 	for label, k in kernels.items():
-		assert k['ok'] and not k['warnings'], (label, k['warnings'])
+		# The baseline's one known defect (zonefs sync appends, fixed by
+		# kernel-overlay/6.1/0003) explains its warnings; the tip has none.
+		explained = [w for w in k['warnings'] if label == 'base'
+			     and any(re.search(d.log, w) for d in known.values() if d.log)]
+		assert k['ok'] and k['warnings'] == explained, (label, k['warnings'])
 		for name in boot.SCENARIOS:
 			sc = k['scenarios'][name]
 			r = sc['result']
+			if label == 'base' and name in known:
+				assert sc['verdict'] in ('known', 'pass'), (label, name, sc)
+				continue
 			assert sc['verdict'] in ('pass', 'skip'), (label, name, sc)
 			if r.get('skipped'):
 				continue
@@ -66,7 +74,9 @@ def test_boottest_base_and_tip(tip: str, tmp_path: Path) -> None:
 			elif label == 'base':
 				assert r['acquired'] == r['released'] == 0, (label, r)
 			elif name in pinned:
-				assert r['acquired'] == r['released'] > 0, (label, r)
+				# Within the pages its I/O implies, as the report states.
+				lo, hi = sc['expected_pages']
+				assert lo <= r['acquired'] == r['released'] <= hi, (label, r)
 	# CPU reads stay on references (cocci/gup/gup_pin.cocci: ref-ok): the
 	# tip takes no pin for an execve's argv dump (TOMOYO) or a
 	# /proc/<pid>/mem access, whose flags decide at run time.
@@ -87,7 +97,9 @@ def test_boottest_base_and_tip(tip: str, tmp_path: Path) -> None:
 				assert r['acquired'] == r['released'] == 0 and r['data_ok'], (label, r)
 	# Every converted path that can run here did run.
 	ran = {n for n, sc in kernels['tip']['scenarios'].items() if sc['verdict'] == 'pass'}
-	assert pinned - ran <= {'zonefs-append'} | set(boot.unconfigured(t)), pinned - ran
+	assert 'zonefs-append' in ran and 'vfat-fault' in ran
+	assert pinned - ran <= set(boot.unconfigured(t)), pinned - ran
+	assert not any(r['unreached'] for r in rep['converted_files'].values())
 	# fio ran and verified on every path the guest has.
 	for name in boot.SCENARIOS:
 		if name.startswith('fio-') and name not in boot.unconfigured(t):
@@ -123,6 +135,25 @@ def test_missing_unpin_fails(tip: str) -> None:
 	bio = {sc for f in ('block/fops.c', 'fs/iomap/direct-io.c', 'fs/zonefs/file.c')
 	       for sc in boot.SCENARIOS_OF_FILE[f]}
 	assert named <= bio | {'kernel-log'}, named
+
+
+def test_half_converted_fails_on_pages(tip: str) -> None:
+	"""block/fops.c with its async path (__blkdev_direct_IO_async) put
+	back on references while the sync paths pin: every count balances, but
+	the scenarios that go through the async path pin fewer pages than
+	their I/O implies, and the boot test fails naming them."""
+	text = git('cat-file', '-p', f'{tip}:block/fops.c')
+	head, sep, rest = text.partition('static ssize_t __blkdev_direct_IO_async(')
+	assert sep, 'block/fops.c has no __blkdev_direct_IO_async'
+	rest, n = re.subn(r'bio_iov_iter_pin_pages\(', 'bio_iov_iter_get_pages(', rest, count=1)
+	assert n == 1, 'the async path of block/fops.c does not pin on the tip'
+	bad = commit_file(WORKSPACE, tip, 'block/fops.c', head + sep + rest,
+			  'block: take references again in __blkdev_direct_IO_async (boot test)\n')
+	p, fails, named = boot_failing(bad)
+	assert 'blk-raw-async' in named, p.stdout[-3000:]
+	assert named <= set(boot.SCENARIOS_OF_FILE['block/fops.c']), named
+	line = next(l for l in fails if 'FAIL blk-raw-async:' in l)
+	assert 'must pin' in line and 'acquired' not in line, line
 
 
 def test_kernel_iterator_pinned_fails(tip: str) -> None:
