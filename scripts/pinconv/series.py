@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from pinconv import drift, spatch, tree as treemod
+from pinconv import drift, overlay, spatch, tree as treemod
 from pinconv.printer import Error, stdout
 from pinconv.run import git, run
 from pinconv.tree import TOP, Tree
@@ -514,7 +514,9 @@ def sites_from(results: List[spatch.FileResult],
 			done = any(ln == f.line for _, ln in conv)
 			status = 'converted' if done else ('review' if f.status == 'review' else 'kept')
 			# ref-ok: the rule keeps the reference on purpose (FOLL_GET is right).
-			reason = f.reason if status != 'kept' or f.status == 'ref-ok' else \
+			# A conversion the series did not apply says so; a rule's own
+			# 'kept' or 'ref-ok' stands as it is.
+			reason = f.reason if status != 'kept' or f.status != 'convert' else \
 				f'{f.reason} (not applied: its file was not converted)'
 			sites.append(Site(f.file, f.line, function_at(lines, f.line - 1),
 					  base_api, status, reason, f.rule))
@@ -536,10 +538,13 @@ def sites_from(results: List[spatch.FileResult],
 
 
 def own_code(sites: List[Site], commits: List[Commit], tr: Tree) -> List[Site]:
-	"""Sites in a file the overlay changes are the pin API's own code
-	(the reference path it keeps for kernel iterators, the old API it wraps):
-	kept, not callers to convert or review."""
-	own = {f for c in commits if c.kind == 'overlay' for f in c.files}
+	"""Sites in a file an overlay API patch changes are the pin API's own
+	code (the reference path it keeps for kernel iterators, the old API it
+	wraps): kept, not callers to convert or review. A fix patch's files
+	(overlay_fixes()) are callers like any other."""
+	fixes = set(overlay_fixes(tr))
+	own = {f for c in commits if c.kind == 'overlay' and c.subject not in fixes
+	       for f in c.files}
 	out = []
 	for x in sites:
 		if x.file in own and x.status != 'converted' and not x.reason.startswith('definition'):
@@ -548,6 +553,12 @@ def own_code(sites: List[Site], commits: List[Commit], tr: Tree) -> List[Site]:
 				 'changes this file)', '')
 		out.append(x)
 	return out
+
+
+def overlay_fixes(tr: Tree) -> List[str]:
+	"""The subjects of the tree's overlay patches that add no API (they
+	declare nothing in include/): fixes of the tree, not pin APIs."""
+	return [p.subject for p in overlay.read_overlay(tr.kver) if not overlay.provides(p.path)]
 
 
 def cover_letter(path: Path, tr: Tree, commits: List[Commit], sites: List[Site]) -> None:
@@ -587,6 +598,13 @@ def cover_letter(path: Path, tr: Tree, commits: List[Commit], sites: List[Site])
 			'(a kernel iterator\'s pages are never pinned), then converts one '
 			'caller group per patch, each acquire in the same patch as the release '
 			'that must unpin it, so that every commit builds and runs.')
+		fixes = overlay_fixes(tr)
+		if fixes:
+			blurb += '\n\n' + wrap(
+				'Before the conversions it also fixes '
+				f'{"a defect" if len(fixes) == 1 else "defects"} of the tree on a '
+				'path a conversion takes, so that the converted path can be run and '
+				'its data checked: ' + '; '.join(fixes) + '.')
 	gup = [c for c in conv if any(r.startswith('gup/') for r in c.rules)]
 	if gup:
 		kinds = [('it writes', 'the CPU writes the data: case 5, pin, write, unpin'),
