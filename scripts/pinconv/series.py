@@ -439,8 +439,9 @@ def message(tr: Tree, group: str, files: List[str], rules: List[str],
 	subject = f'{prefix}: pin user pages for Direct I/O in {what}'
 	body = wrap(
 		f'{what} takes page references on the user memory of a Direct I/O '
-		f'({", ".join(o + "()" for o in olds)}) and the device reads or writes '
-		f'the data of those pages. Documentation/core-api/pin_user_pages.rst '
+		f'({", ".join(o + "()" for o in olds)}) and the device accesses the '
+		f'data of those pages (reads them for a write, writes them for a '
+		f'read). Documentation/core-api/pin_user_pages.rst '
 		f'(case 1, Direct IO) requires FOLL_PIN for such pages, so that the '
 		f'rest of the kernel can tell pages under DMA from pages that are '
 		f'merely referenced (folio_maybe_dma_pinned()).')
@@ -450,18 +451,23 @@ def message(tr: Tree, group: str, files: List[str], rules: List[str],
 			'Use bio_iov_iter_pin_pages(), which pins the pages of an iterator '
 			'over user memory and flags the bio BIO_PAGE_PINNED. The pages of '
 			'a kernel iterator are never pinned: a BVEC iterator\'s bvecs are '
-			'used as they are, and other kernel pages are referenced, as '
-			'before. The release does not change: bio_release_pages() and '
+			'used as they are, the pages of a PIPE or XARRAY iterator are '
+			'referenced, and any other fails with -EFAULT, as before. The '
+			'release does not change: bio_release_pages() and '
 			'bio_check_pages_dirty() release the pages as the bio\'s flag '
 			'says, unpinning those of a BIO_PAGE_PINNED bio.') + '\n\n'
+		nofault = ''
+		if any(f.startswith('fs/iomap/') for f in files):
+			# gfs2 and btrfs mark the iterator nofault around iomap_dio_rw().
+			nofault = (' A caller that marks its iterator nofault (gfs2, btrfs) '
+				   'gets -EFAULT where a page needs that copy, as for a page '
+				   'not present, and retries as it does for those.')
 		body += wrap(
 			'What changes for user memory: a write now takes read-only pins '
 			'too, so a page of the source buffer that fork() left shared '
 			'copy-on-write, or a KSM page, is copied before it is pinned, and '
 			'the mm is marked MMF_HAS_PINNED, as upstream Direct I/O does since '
-			'Linux 6.4. An iterator marked nofault gets -EFAULT where a page '
-			'needs that copy, as for a page not present, and its caller '
-			'retries as it does for those:') + '\n\n'
+			'Linux 6.4.' + nofault + ' The functions:') + '\n\n'
 	else:
 		body += '\n\n' + wrap(
 			'Convert the acquire and its release in the same patch, so that '
@@ -589,22 +595,30 @@ def cover_letter(path: Path, tr: Tree, commits: List[Commit], sites: List[Site])
 				'lets that structure own the pin and release it, and the '
 				'caller\'s patch hands the pin over instead of a reference.')
 	else:
+		# What the conversions replace, from the sites they converted.
+		olds = sorted({x.api for x in sites if x.status == 'converted'})
+		gups = any(r.startswith('gup/') for c in conv for r in c.rules)
+		if gups:
+			subject = f'pin user pages for Direct I/O and CPU writes (Linux {tr.series})'
 		blurb = wrap(
-			f'This series converts Direct I/O callers of Linux {tr.version} from page '
-			'references (get_user_pages, iov_iter_get_pages2, put_page, '
-			'bio_release_pages) to page pins (FOLL_PIN), as '
-			'Documentation/core-api/pin_user_pages.rst asks for Direct IO (case 1). '
+			f'This series moves callers of Linux {tr.version} from page '
+			f'references ({", ".join(olds)}) to page pins (FOLL_PIN), as '
+			'Documentation/core-api/pin_user_pages.rst asks for Direct IO (case 1)'
+			+ (' and for the CPU writing to the data (case 5)' if gups else '') + '. '
 			'It first adds the pin APIs the tree lacks, which pin only user memory '
 			'(a kernel iterator\'s pages are never pinned), then converts one '
-			'caller group per patch, each acquire in the same patch as the release '
-			'that must unpin it, so that every commit builds and runs.')
+			'caller group per patch, so that every commit builds and runs: a '
+			'get_user_pages caller\'s acquire changes in the same patch as its '
+			'release; a bio\'s release stays, since the bio releases its pages as '
+			'its BIO_PAGE_PINNED flag says (the API patch).')
 		fixes = overlay_fixes(tr)
 		if fixes:
 			blurb += '\n\n' + wrap(
 				'Before the conversions it also fixes '
-				f'{"a defect" if len(fixes) == 1 else "defects"} of the tree on a '
-				'path a conversion takes, so that the converted path can be run and '
-				'its data checked: ' + '; '.join(fixes) + '.')
+				f'{"a defect" if len(fixes) == 1 else "defects"} of this tree on a '
+				'path a conversion takes, found while proving and reviewing that '
+				'path; each patch says what it fixes and what it leaves: '
+				+ '; '.join(fixes) + '.')
 	gup = [c for c in conv if any(r.startswith('gup/') for r in c.rules)]
 	if gup:
 		kinds = [('it writes', 'the CPU writes the data: case 5, pin, write, unpin'),

@@ -4528,6 +4528,35 @@ static void cow_splice_vfat(struct result *r)
 }
 
 /*
+ * A sequential zonefs file: a synchronous write there is a zone append,
+ * zonefs_file_dio_append() on 6.1 (iomap from 6.5 on), here with an
+ * ITER_BVEC. The control appends the same pages after them (a sequential
+ * file takes writes only at its write pointer).
+ */
+static void cow_splice_zonefs(struct result *r)
+{
+	const char *path = "/mnt/zonefs/seq/4";
+	struct cow c, ctl;
+	int fd;
+
+	fd = zonefs_open(r, path);
+	if (fd < 0)
+		return;
+	if (!cow_fork(r, &c, 0, 86)) {
+		cow_splice(r, &c, fd, path);
+		ctl = c;
+		ctl.off += COW_BYTES;
+		cow_splice_control(r, &ctl, fd);
+		memcpy(c.control, ctl.control, sizeof(c.control));
+	}
+	cow_end(r, &c);
+	close(fd);
+	snprintf(r->note, sizeof(r->note), "%d COW-shared pages vmspliced, spliced into "
+		 "%s (O_DIRECT, a synchronous zone append) at 0; %s", COW_PAGES, path,
+		 c.control);
+}
+
+/*
  * fs/fuse/file.c, both ways the fuse-* scenarios take: the FOPEN_DIRECT_IO
  * file (fuse_direct_io()) and the cached one opened O_DIRECT
  * (fuse_direct_IO()), the same pages into each; checked on the server too.
@@ -5083,6 +5112,7 @@ static const struct scenario scenarios[] = {
 	{ "cow-splice-blk", cow_splice_blk },
 	{ "cow-splice-ext4", cow_splice_ext4 },
 	{ "cow-splice-vfat", cow_splice_vfat },
+	{ "cow-splice-zonefs", cow_splice_zonefs },
 	{ "cow-splice-fuse", cow_splice_fuse },
 	{ "cow-splice-nfs", cow_splice_nfs },
 	{ "cow-peek", cow_peek },

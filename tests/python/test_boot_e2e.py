@@ -156,6 +156,25 @@ def test_half_converted_fails_on_pages(tip: str) -> None:
 	assert 'must pin' in line and 'acquired' not in line, line
 
 
+def test_zonefs_bvec_vectors_fail(tip: str) -> None:
+	"""The tip without kernel-overlay/6.1/0004: zonefs_file_dio_append()
+	allocates bio vectors for a bvec iterator again, and cow-splice-zonefs
+	(splice into a zone file opened O_DIRECT) hits the warning of
+	bio_iov_bvec_set() in block/bio.c; the boot test fails on it."""
+	text = git('cat-file', '-p', f'{tip}:fs/zonefs/file.c')
+	fixed = ('\tif (!iov_iter_count(from))\n\t\treturn 0;\n'
+		 '\tnr_pages = bio_iov_vecs_to_alloc(from, BIO_MAX_VECS);\n')
+	assert fixed in text, 'the tip lacks kernel-overlay/6.1/0004'
+	bad = commit_file(WORKSPACE, tip, 'fs/zonefs/file.c', text.replace(
+		fixed, '\tnr_pages = iov_iter_npages(from, BIO_MAX_VECS);\n'
+		'\tif (!nr_pages)\n\t\treturn 0;\n'),
+		'zonefs: allocate bio vectors for a bvec iterator again (boot test)\n')
+	p, fails, named = boot_failing(bad)
+	assert 'kernel-log' in named, p.stdout[-3000:]
+	log = next(l for l in fails if 'FAIL kernel-log:' in l)
+	assert re.search(r'WARNING: .* at block/bio\.c:\d+', log), log
+
+
 def test_kernel_iterator_pinned_fails(tip: str) -> None:
 	"""The tip made to pin a kernel iterator's pages again, as the
 	withdrawn 6.1 overlay did: bio_iov_iter_pin_pages() pins the pages of

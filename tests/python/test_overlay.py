@@ -72,8 +72,9 @@ def test_overlay_6_1_apis() -> None:
 	subjects = [p.subject for p in overlay.read_overlay('6.1')]
 	assert subjects == ['iov_iter: add iov_iter_pin_pages() for user-backed iterators',
 			    'block: add bio_iov_iter_pin_pages() and BIO_PAGE_PINNED',
-			    'zonefs: check a synchronous append against the position it was '
-			    'issued at']
+			    'zonefs: fix the write pointer check of synchronous zone appends',
+			    'zonefs: allocate no bio_vecs for a bvec iterator in '
+			    'zonefs_file_dio_append()']
 	# A kernel iterator's pages are never pinned: the pin API refuses one,
 	# and no patch adds pin_user_page() (a pin on a page GUP did not pin).
 	text = '\n'.join(p.path.read_text() for p in overlay.read_overlay('6.1'))
