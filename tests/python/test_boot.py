@@ -660,8 +660,8 @@ def test_initramfs_has_the_nfs_directories() -> None:
 
 # ---- COW-shared pages: never pinned ----
 
-COW = ['cow-splice-blk', 'cow-splice-ext4', 'cow-splice-vfat', 'cow-splice-fuse',
-       'cow-splice-nfs', 'cow-peek']
+COW = ['cow-splice-blk', 'cow-splice-ext4', 'cow-splice-vfat', 'cow-splice-zonefs',
+       'cow-splice-fuse', 'cow-splice-nfs', 'cow-peek']
 
 
 def test_never_pinned_scenarios_are_known_and_not_must_pin() -> None:
