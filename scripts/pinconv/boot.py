@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import BinaryIO, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from pinconv import build, series
+from pinconv import selftests as ksft
 from pinconv.printer import Error, stdout
 from pinconv.run import git, run
 from pinconv.tree import BASE_TAG, BRANCH, TOP, Tree, work_dir
@@ -116,6 +117,11 @@ SCENARIOS: Dict[str, str] = {
 	'cow-peek': 'mm/memory.c __access_remote_vm, a CPU read of a child\'s COW-shared '
 		    'pages (ptrace PEEKDATA, /proc/<pid>/mem pread): same PFN in both '
 		    'before and after',
+	# The kernel's own selftests that exercise pinning (scripts/pinconv/
+	# selftests.py), judged case by case: the tip passes every case the
+	# baseline passes (selftests.compare()).
+	'mm-selftests': 'the kernel\'s mm selftests built from the tree under test: gup_test '
+			'(run_vmtests.sh\'s runs and pinning ones), cow and gup_longterm (6.12)',
 	'tomoyo-argv': 'security/tomoyo/domain.c tomoyo_dump_page (execve argv/envp '
 		       'under a TOMOYO policy: conditions, misc env, audit log)',
 }
@@ -202,6 +208,11 @@ NEVER_PINNED: Set[str] = {
 	'cow-splice-blk', 'cow-splice-ext4', 'cow-splice-vfat', 'cow-splice-zonefs',
 	'cow-splice-fuse', 'cow-splice-nfs', 'cow-peek',
 }
+
+# Scenarios that pin on every kernel, but through no file a series
+# converts: balanced, whatever the series does (their verdict is their own).
+ALWAYS_ANY: Set[str] = {'mm-selftests'}
+SELFTESTS = 'mm-selftests'
 
 # What a scenario must show on a kernel.
 EXPECT_REF = 'ref'	# references, not pins: acquired == released == 0
@@ -298,6 +309,7 @@ class KernelResult:
 	timed_out: bool
 	error: str = ''	# the kernel did not build: why
 	pinning: List[str] = field(default_factory=list)	# the files that pin on it
+	selftests: Dict[str, ksft.RunResult] = field(default_factory=dict)
 
 	@property
 	def ok(self) -> bool:
@@ -546,6 +558,8 @@ def expectations(pinned: Iterable[str], default: str,
 		exp[name] = EXPECT_PIN
 	for name in unconfigured:
 		exp[name] = EXPECT_ANY
+	for name in ALWAYS_ANY:
+		exp[name] = EXPECT_ANY
 	for name in NEVER_PINNED:
 		exp[name] = EXPECT_REF
 	return exp
@@ -729,6 +743,26 @@ def make_initramfs() -> Path:
 	return out
 
 
+def tree_initramfs(tree: Tree) -> Path:
+	"""The initramfs of make_initramfs() and, appended as a second cpio
+	archive (the kernel unpacks them in turn), the tree's own selftests
+	(selftests.initramfs_files())."""
+	base = make_initramfs()
+	files = ksft.initramfs_files(tree)
+	out = boot_dir() / f'initramfs-{tree.name}.cpio.gz'
+	tmp = out.with_suffix('.tmp')
+	with open(tmp, 'wb') as f:
+		f.write(base.read_bytes())
+		with gzip.GzipFile(fileobj=f, mode='wb', compresslevel=1, mtime=0) as gz:
+			w = CpioWriter(gz)
+			w.directory('selftests')
+			for name, data, mode in files:
+				w.file(name, data, mode)
+			w.trailer()
+	tmp.rename(out)
+	return out
+
+
 # ---- QEMU ----
 
 def qemu_cmd(bzimage: Path, initrd: Optional[Path], accel: str,
@@ -822,7 +856,21 @@ def test_kernel(kernel: build.Kernel, initrd: Path, expect: Dict[str, str],
 	verdicts = judge(results, expect, warnings, pinning, known)
 	print_failures(kernel.label, verdicts)
 	return KernelResult(kernel.label, kernel.rev, results, warnings, verdicts,
-			    kernel.seconds, b.seconds, b.accel, b.timed_out, '', list(pinning))
+			    kernel.seconds, b.seconds, b.accel, b.timed_out, '', list(pinning),
+			    ksft.parse(b.console))
+
+
+def selftest_regressions(base: KernelResult, tip: KernelResult) -> List[str]:
+	"""The selftest cases the baseline passes and the tip does not; they
+	fail the tip's mm-selftests verdict (in place)."""
+	if base.error or tip.error:
+		return []
+	bad = ksft.compare(base.selftests, tip.selftests)
+	if bad:
+		v = next(v for v in tip.verdicts if v.scenario == SELFTESTS)
+		v.status = 'fail'
+		v.reasons += [f'regression: {b}' for b in bad[:10]]
+	return bad
 
 
 def cross_check(kernels: Sequence[KernelResult]) -> List[str]:
@@ -939,6 +987,31 @@ def report_md(tree: Tree, kernels: List[KernelResult], expect: Dict[str, Dict[st
 			row += (f' {cell(res, "acquired")} | {cell(res, "released")} |'
 				f' {fio_cell(res)} |')
 		lines.append(row)
+	runs = list(dict.fromkeys(n for k in kernels for n in k.selftests))
+	if runs:
+		lines += ['', '## Kernel selftests', '',
+			  'The mm selftests of the tree under test (`scripts/pinconv/selftests.py`), '
+			  'run in the guest by `mm-selftests`: cases passed / failed / skipped and '
+			  'the exit status per run. The tip must pass every case the baseline '
+			  'passes.', '']
+		head = '| run |' + ''.join(f' {k.label} |' for k in kernels)
+		lines += [head, '| --- |' + ' --- |' * len(kernels)]
+		for n in runs:
+			row = f'| {n} |'
+			for k in kernels:
+				r = k.selftests.get(n)
+				if r is None:
+					row += ' - |'
+					continue
+				c = ksft.summary({n: r})[n]
+				row += (f' {c.get("pass", 0)} / {c.get("fail", 0)} / {c.get("skip", 0)}, '
+					f'{r.ended()} |')
+			lines.append(row)
+		if len(kernels) > 1:
+			bad = ksft.compare(kernels[0].selftests, kernels[-1].selftests)
+			lines += ['', f'Regressions ({kernels[0].label} passes, {kernels[-1].label} '
+				  f'does not): ' + ('none' if not bad else '')]
+			lines += [f'- {b}' for b in bad]
 	if reaches:
 		tip = kernels[-1]
 		lines += ['', '## Converted files and the scenarios that reach them', '',
@@ -993,6 +1066,7 @@ def report_json(tree: Tree, kernels: List[KernelResult],
 			'boot_seconds': round(k.boot_seconds, 1),
 			'timed_out': k.timed_out,
 			'pinning': k.pinning,
+			'selftests': ksft.summary(k.selftests),
 			'warnings': k.warnings,
 			'scenarios': {v.scenario: {
 				'expected': expect[k.label].get(v.scenario, EXPECT_ANY),
@@ -1040,7 +1114,7 @@ def run_rev(tree: Tree, rev: str, pinned: Iterable[str], timeout: float) -> bool
 	"""Boot one revision (a candidate tip: a fix, a bisect step, a kernel
 	with a deliberate bug) in the tip's build directory, judged as the tip;
 	the reports go to work/reports/<tree>/, not reports/."""
-	initrd = make_initramfs()
+	initrd = tree_initramfs(tree)
 	pinning = list(dict.fromkeys(converted_files(tree) + files_pinned_upstream(tree)))
 	scs = list(pinned) + pinned_upstream(tree)
 	expect = {'tip': expectations(scs, EXPECT_ANY, unconfigured(tree), lost_config(tree))}
@@ -1063,9 +1137,9 @@ def run_boottest(trees: Sequence[Tree], pinned: Iterable[str] = (),
 	reports/<kver>/boottest.{md,json}. pinned: scenarios the tip is expected
 	to have converted. True if every kernel passed."""
 	pinned = list(pinned)
-	initrd = make_initramfs()
 	ok = True
 	for tree in trees:
+		initrd = tree_initramfs(tree)
 		notes: List[str] = []
 		up_files = files_pinned_upstream(tree)
 		upstream = scenarios_of(up_files)
@@ -1105,6 +1179,8 @@ def run_boottest(trees: Sequence[Tree], pinned: Iterable[str] = (),
 		kernels.append(tip)
 		for c in cross_check(kernels):
 			stdout.step(f'{tree.kver}: FAIL {c}: skipped where another kernel pins')
+		for r in selftest_regressions(base, tip):
+			stdout.step(f'{tree.kver}: FAIL mm-selftests: {r}')
 		unran = unreached_on(tip, reaches)
 		for u in unran:
 			stdout.step(f'{tree.kver}: FAIL {u}')

@@ -31,6 +31,7 @@
 #include <linux/io_uring.h>
 #include <linux/loop.h>
 #include <net/if.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <scsi/sg.h>
@@ -5064,6 +5065,150 @@ static void kernel_log(void)
 
 /* ---- main ------------------------------------------------------------- */
 
+/* ---- the kernel's own mm selftests ------------------------------------ */
+
+/*
+ * /selftests/commands (scripts/pinconv/selftests.py commands_file()): one
+ * run per line, "<run name> <binary> <args...>", the binaries built from
+ * the tree under test. Each runs with its output on a pipe; every line of
+ * it goes to the console as "PINSELFTEST <run> <line>", then "PINSELFTEST
+ * <run> exit <status>". The judge (boot.py, selftests.py) compares the
+ * cases of the baseline and the tip; here only the pins of all runs
+ * together are counted, which must balance.
+ */
+#define SELFTEST_DIR		"/selftests"
+#define SELFTEST_TIMEOUT	30	/* seconds per run (selftests.RUN_TIMEOUT) */
+#define SELFTEST_ARGS		16
+
+static void selftest_line(const char *run, const char *text, size_t len)
+{
+	char buf[700];
+	int n;
+
+	if (len > 600)
+		len = 600;
+	n = snprintf(buf, sizeof(buf), "PINSELFTEST %s %.*s\n", run, (int)len, text);
+	if (n > 0)
+		line_out(buf);
+}
+
+/* Run argv (argv[0] a binary of SELFTEST_DIR); returns its status text. */
+static void selftest_run(const char *run, char **argv, char *status, size_t size)
+{
+	char path[256], buf[4096], line[620];
+	size_t used = 0;
+	time_t end = time(NULL) + SELFTEST_TIMEOUT;
+	bool timed_out = false;
+	int p[2], st = 0;
+	pid_t pid;
+
+	snprintf(path, sizeof(path), SELFTEST_DIR "/%s", argv[0]);
+	if (pipe2(p, O_CLOEXEC)) {
+		snprintf(status, size, "pipe: %s", strerror(errno));
+		return;
+	}
+	pid = fork();
+	if (pid == 0) {
+		dup2(p[1], STDOUT_FILENO);
+		dup2(p[1], STDERR_FILENO);
+		if (chdir(SELFTEST_DIR))
+			_exit(126);
+		execv(path, argv);
+		_exit(127);
+	}
+	close(p[1]);
+	if (pid < 0) {
+		close(p[0]);
+		snprintf(status, size, "fork: %s", strerror(errno));
+		return;
+	}
+	for (;;) {
+		struct pollfd pfd = { p[0], POLLIN, 0 };
+		long left = (long)(end - time(NULL));
+		ssize_t n;
+		char *nl;
+
+		if (left <= 0) {
+			kill(pid, SIGKILL);
+			timed_out = true;
+			break;
+		}
+		if (poll(&pfd, 1, left * 1000) <= 0)
+			continue;
+		n = read(p[0], buf + used, sizeof(buf) - used);
+		if (n <= 0)
+			break;
+		used += n;
+		while ((nl = memchr(buf, '\n', used)) || used == sizeof(buf)) {
+			size_t len = nl ? (size_t)(nl - buf) : used;
+
+			memcpy(line, buf, len < sizeof(line) ? len : sizeof(line) - 1);
+			selftest_line(run, line, len < sizeof(line) ? len : sizeof(line) - 1);
+			len = nl ? len + 1 : len;
+			memmove(buf, buf + len, used - len);
+			used -= len;
+		}
+	}
+	if (used)
+		selftest_line(run, buf, used);
+	close(p[0]);
+	waitpid(pid, &st, 0);
+	if (timed_out)
+		snprintf(status, size, "timeout");
+	else if (WIFSIGNALED(st))
+		snprintf(status, size, "signal %d", WTERMSIG(st));
+	else
+		snprintf(status, size, "%d", WEXITSTATUS(st));
+}
+
+static void mm_selftests(struct result *r)
+{
+	char text[4096], status[64], msg[100];
+	struct pins before;
+	int fd, runs = 0, ok = 0;
+	char *save = NULL, *l;
+	ssize_t n;
+
+	fd = open(SELFTEST_DIR "/commands", O_RDONLY);
+	if (fd < 0) {
+		skip(r, "no " SELFTEST_DIR "/commands in the initramfs");
+		return;
+	}
+	n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	text[n > 0 ? n : 0] = '\0';
+	/* gup_test and cow's pin cases need /sys/kernel/debug/gup_test. */
+	mkdir("/sys/kernel/debug", 0755);
+	mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
+	r->data_ok = true;
+	measure_start(&before);
+	for (l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		char *argv[SELFTEST_ARGS + 1], *run, *tok, *s2 = NULL;
+		int argc = 0;
+
+		run = strtok_r(l, " ", &s2);
+		while (run && argc < SELFTEST_ARGS && (tok = strtok_r(NULL, " ", &s2)))
+			argv[argc++] = tok;
+		if (!run || !argc)
+			continue;
+		argv[argc] = NULL;
+		selftest_run(run, argv, status, sizeof(status));
+		snprintf(msg, sizeof(msg), "exit %s", status);
+		selftest_line(run, msg, strlen(msg));
+		runs++;
+		ok += !strcmp(status, "0") || !strcmp(status, "4");
+		if (!isdigit((unsigned char)status[0]) || !strcmp(status, "126") ||
+		    !strcmp(status, "127")) {
+			r->data_ok = false;
+			snprintf(r->reason, sizeof(r->reason), "%s: %s", run,
+				 !strcmp(status, "127") ? "could not be executed" : status);
+		}
+	}
+	measure_end(r, &before);
+	snprintf(r->note, sizeof(r->note), "%d selftest run(s), %d exited 0 or skip (the "
+		 "cases are compared between baseline and tip)", runs, ok);
+}
+
 struct scenario {
 	const char *name;
 	void (*run)(struct result *r);
@@ -5116,6 +5261,7 @@ static const struct scenario scenarios[] = {
 	{ "cow-splice-fuse", cow_splice_fuse },
 	{ "cow-splice-nfs", cow_splice_nfs },
 	{ "cow-peek", cow_peek },
+	{ "mm-selftests", mm_selftests },
 	/* Last: it leaves a TOMOYO policy behind. */
 	{ "tomoyo-argv", tomoyo_argv },
 };

@@ -728,3 +728,39 @@ def test_cow_splice_pins_fail_the_whole_run() -> None:
 	st = statuses(boot.judge(results, boot.expectations(COW, boot.EXPECT_ANY), warnings))
 	assert st['cow-splice-ext4'] == st['cow-peek'] == 'fail'
 	assert {s for n, s in st.items() if n not in ('cow-splice-ext4', 'cow-peek')} == {'pass'}
+
+
+def test_selftest_regression_fails_the_tip() -> None:
+	"""mm-selftests: 'any' on every kernel (gup_test pins on the baseline
+	too); a case the baseline passes and the tip fails fails the tip's
+	verdict, naming it, and the report lists it."""
+	from pinconv import selftests
+	assert boot.expectations([], boot.EXPECT_REF)[boot.SELFTESTS] == boot.EXPECT_ANY
+
+	def cons(cow_ok: bool) -> str:
+		out = ['PINSELFTEST cow 1..2', 'PINSELFTEST cow # [RUN] vmsplice() + unmap in child',
+		       'PINSELFTEST cow ok 1 No leak from parent into child',
+		       'PINSELFTEST cow # [RUN] R/O-mapping a page registered as iouring fixed buffer',
+		       f'PINSELFTEST cow {"ok" if cow_ok else "not ok"} 2 Longterm R/O pin is reliable',
+		       f'PINSELFTEST cow exit {0 if cow_ok else 1}']
+		return console(all_lines(0) + out)
+	base_res, _ = boot.parse_console(cons(True))
+	base = kernel('base', base_res, boot.expectations([], boot.EXPECT_REF))
+	base.selftests = selftests.parse(cons(True))
+	tip = kernel('tip', base_res, boot.expectations([], boot.EXPECT_ANY))
+	tip.selftests = selftests.parse(cons(False))
+	assert base.ok and tip.ok
+	bad = boot.selftest_regressions(base, tip)
+	assert len(bad) == 2 and not tip.ok, bad
+	v = next(v for v in tip.verdicts if v.scenario == boot.SELFTESTS)
+	assert 'iouring fixed buffer' in ' '.join(v.reasons)
+	tree = boot.Tree(path=Path('/x/linux-6.12'), kver='6.12', version='6.12.118',
+			 generation='extract', base='a' * 40, origin='debian')
+	exp = {'base': boot.expectations([], boot.EXPECT_REF),
+	       'tip': boot.expectations([], boot.EXPECT_ANY)}
+	md = boot.report_md(tree, [base, tip], exp, [])
+	assert '| cow | 2 / 0 / 0, exit 0 | 1 / 1 / 0, exit 1 |' in md, md[-800:]
+	assert '- cow: exit 0 on the baseline, exit 1 on the tip' in md
+	# The same results on both: nothing.
+	tip.selftests = selftests.parse(cons(True))
+	assert boot.selftest_regressions(base, tip) == []

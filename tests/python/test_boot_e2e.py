@@ -71,6 +71,8 @@ def test_boottest_base_and_tip(tip: str, tmp_path: Path) -> None:
 			assert r['data_ok'], (label, r)
 			if name == boot.CONTROL:
 				assert r['acquired'] == r['released'] > 0
+			elif name in boot.ALWAYS_ANY:
+				assert r['acquired'] == r['released'], (label, r)
 			elif label == 'base':
 				assert r['acquired'] == r['released'] == 0, (label, r)
 			elif name in pinned:
@@ -95,6 +97,14 @@ def test_boottest_base_and_tip(tip: str, tmp_path: Path) -> None:
 			r = sc['result']
 			if not r.get('skipped'):
 				assert r['acquired'] == r['released'] == 0 and r['data_ok'], (label, r)
+	# The tree's mm selftests ran on both kernels (gup_test's runs; 6.1 has
+	# no cow or gup_longterm), and the tip passes all the baseline passes.
+	for label, k in kernels.items():
+		runs = k['selftests']
+		assert {'gup_test-u', 'gup_test-a', 'gup_test-L'} <= set(runs), (label, runs)
+		assert all(c['pass'] >= 1 and c['fail'] == 0 for c in runs.values()), (label, runs)
+	md = (tmp_path / 'reports' / KVER / 'boottest.md').read_text()
+	assert 'Regressions (base passes, tip does not): none' in md
 	# Every converted path that can run here did run.
 	ran = {n for n, sc in kernels['tip']['scenarios'].items() if sc['verdict'] == 'pass'}
 	assert 'zonefs-append' in ran and 'vfat-fault' in ran
