@@ -93,6 +93,10 @@ def test_boottest_base_and_tip(tip: str, tmp_path: Path) -> None:
 	for label, k in kernels.items():
 		for name in boot.NEVER_PINNED:
 			sc = k['scenarios'][name]
+			if label == 'base' and name in known:
+				# cow-splice-zonefs: zonefs is read-only by then (0003).
+				assert sc['expected'] == boot.EXPECT_KNOWN, (label, name, sc)
+				continue
 			assert sc['expected'] == boot.EXPECT_REF, (label, name, sc)
 			r = sc['result']
 			if not r.get('skipped'):
