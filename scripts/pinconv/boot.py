@@ -232,6 +232,11 @@ class Known:
 	log: str = ''	# kernel log lines matching this regex are the defect
 
 
+# 6.1's zonefs sync append defect in the log: the check's warning, then
+# zonefs's error recovery for the zone.
+ZONEFS_RECOVERY_LOG = (r'zonefs \(\S+\) WARNING: (Corrupted write pointer|inode \d+: invalid '
+		       r'size|remounting filesystem read-only)')
+
 # Known defects of a baseline by API generation: scenario -> the defect.
 # On EXPECT_KNOWN the pin counts may differ; the data and the kernel log
 # must be good but for what Known.data and Known.log name.
@@ -245,10 +250,7 @@ KNOWN_BASE: Dict[str, Dict[str, Known]] = {
 		'checks where the append landed, so every synchronous append "lands" at the '
 		'wrong place: EIO and a "Corrupted write pointer" warning, and zonefs '
 		'goes read-only; fixed by kernel-overlay/6.1/0003',
-		data=r'^sync append returned',
-		# The check's warning, then zonefs's error recovery for the zone.
-		log=r'zonefs \(\S+\) WARNING: (Corrupted write pointer|inode \d+: invalid size|'
-		    r'remounting filesystem read-only)'),
+		data=r'^sync append returned', log=ZONEFS_RECOVERY_LOG),
 		# Runs after zonefs-append: on the baseline zonefs is read-only by
 		# then (EROFS); where it is not, the zone append of an ITER_BVEC
 		# hits the warning of bio_iov_bvec_set() and the same EIO.
@@ -260,8 +262,7 @@ KNOWN_BASE: Dict[str, Dict[str, Known]] = {
 			data=r'(Read-only file system|Input/output error)',
 			# Without kallsyms the warning names an address, not the function.
 			log=r'(WARNING: CPU: \d+ PID: \d+ at block/bio\.c:\d+ (bio_iov_bvec_set|0x)|'
-			    r'zonefs \(\S+\) WARNING: (Corrupted write pointer|inode \d+: invalid '
-			    r'size|remounting filesystem read-only))')},
+			    + ZONEFS_RECOVERY_LOG + ')')},
 }
 
 KERNEL_ARGS = [
@@ -1143,8 +1144,9 @@ def run_boottest(trees: Sequence[Tree], pinned: Iterable[str] = (),
 		notes: List[str] = []
 		up_files = files_pinned_upstream(tree)
 		upstream = scenarios_of(up_files)
-		tip_files = list(dict.fromkeys(converted_files(tree) + up_files))
-		tip_pinned = pinned + pinned_by_series(tree) + upstream
+		converted = converted_files(tree)
+		tip_files = list(dict.fromkeys(converted + up_files))
+		tip_pinned = pinned + scenarios_of(converted) + upstream
 		off = unconfigured(tree)
 		lost = lost_config(tree)
 		for sc in off:
@@ -1155,7 +1157,7 @@ def run_boottest(trees: Sequence[Tree], pinned: Iterable[str] = (),
 		for c in bad_config:
 			stdout.step(f'{tree.kver}: FAIL {c}')
 		ok = ok and not bad_config
-		reaches = reach(converted_files(tree))
+		reaches = reach(converted)
 		expect = {'base': expectations(upstream, EXPECT_REF, off, lost)}
 		known = KNOWN_BASE.get(tree.generation, {})
 		for sc, k in known.items():
