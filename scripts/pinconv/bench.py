@@ -75,7 +75,7 @@ def base_worktree(tr: Tree) -> Path:
 def coccicheck(src: Path, rule: Path, mode: str) -> float:
 	"""The tree's own make coccicheck, one rule, the whole tree."""
 	return timed(['make', '-C', str(src), 'coccicheck', f'COCCI={rule}', f'MODE={mode}',
-		      f'J={build.jobs()}'], cwd=src, ok=False)
+		      f'J={build.jobs()}', f'SPFLAGS=--python {spatch.PYTHON}'], cwd=src, ok=False)
 
 
 def bench(tr: Tree, steps: List[str], cold_check: bool) -> Dict:

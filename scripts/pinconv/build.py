@@ -85,6 +85,11 @@ def make_env() -> Dict[str, str]:
 	# same depth share cache entries.
 	env['CCACHE_BASEDIR'] = str(work_dir())
 	env.setdefault('CCACHE_MAXSIZE', '5G')
+	# Depend mode: a miss compiles once, without a separate preprocessor
+	# run to hash (kbuild's -Wp,-MMD gives ccache the headers). A cold
+	# build of fs/ext4 here: 59 s of CPU instead of 69 s (55 s without
+	# ccache); hits are direct-mode hits either way.
+	env['CCACHE_DEPEND'] = '1'
 	f = farm.current()
 	if f:
 		env.update(f.env)	# CCACHE_PREFIX: ccache's misses go to the farm

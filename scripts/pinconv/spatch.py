@@ -28,7 +28,12 @@ from pinconv.tree import TOP, cache_root
 
 # PINCONV_COCCI: another rules directory (a rule under development, a test's).
 COCCI = Path(os.environ.get('PINCONV_COCCI', TOP / 'cocci'))
-SPFLAGS = ['--very-quiet', '--no-includes', '--include-headers']
+# The interpreter for the rules' Python, named rather than found: spatch
+# otherwise runs the first python3 on PATH to locate libpython, and where
+# that is a version manager's shim (pyenv) every spatch process pays about
+# a second for it (1.9 s instead of 0.9 s on uprobes.c with gup_pin).
+PYTHON = '/usr/bin/python3'	# Debian's, as everything here
+SPFLAGS = ['--very-quiet', '--no-includes', '--include-headers', '--python', PYTHON]
 NO_CHANGE = '-o can not be applied because there are no modified files'
 # A report-only rule (audit_calls.cocci) has nothing to do in patch mode.
 NO_RULES = 'No rules apply.'
