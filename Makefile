@@ -92,6 +92,12 @@ email: deps-check
 bench: deps-check
 	@$(PINCONV) bench $(TREEARGS) $(if $(STEPS),--steps $(STEPS)) $(if $(filter 1,$(COLD)),--cold)
 
+# The last pytest run's time per test (work/test-times.tsv), slowest first;
+# K marks the tests that build a kernel; N=50 lists more.
+.PHONY: test-times
+test-times:
+	@$(PINCONV) test-times $(if $(N),--top $(N))
+
 # Regenerate the series (AUDIT=1: and the audit) on the installed tree into
 # work/drift/ and compare with the committed ones: exit 0 if only the input
 # moved (a new Debian revision: base, lines, unrelated files), 1 if what the

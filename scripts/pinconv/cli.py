@@ -162,6 +162,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
 	return 0
 
 
+def cmd_test_times(args: argparse.Namespace) -> int:
+	from pinconv import testtimes
+	return testtimes.main(args.top)
+
+
 def cmd_drift(args: argparse.Namespace) -> int:
 	import os
 	import shutil
@@ -266,6 +271,9 @@ def build_parser() -> argparse.ArgumentParser:
 	p.add_argument('--cold', action='store_true',
 		       help='also time make check with an empty ccache and one full build')
 	p.set_defaults(func=cmd_bench)
+	p = sub.add_parser('test-times', help="the last pytest run's time per test, slowest first")
+	p.add_argument('--top', type=int, default=25, help='how many tests to list')
+	p.set_defaults(func=cmd_test_times)
 	return parser
 
 

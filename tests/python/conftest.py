@@ -90,3 +90,26 @@ def fake_kernel(tmp_path: Path) -> Path:
 	for cmd in (['init', '-q', '-b', 'master'], ['add', '-A'], ['commit', '-q', '-m', 'v6.1.7']):
 		subprocess.run(['git', *cmd], cwd=k, check=True, env=env)
 	return k
+
+
+# ---- the suite's time per test (issue 30: test tiers with a budget) ----
+# Each test's setup + call + teardown seconds go to work/test-times.tsv
+# the moment it ends, so that a run CI stops at its limit still says
+# where the time went; `make test-times` prints the slowest.
+TIMES = TOP / 'work' / 'test-times.tsv'
+_spent: Dict[str, float] = {}
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+	if session.config.option.collectonly:
+		return		# a listing (test_testtimes does one) keeps the record
+	TIMES.parent.mkdir(parents=True, exist_ok=True)
+	TIMES.write_text('')
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+	_spent[report.nodeid] = _spent.get(report.nodeid, 0.0) + report.duration
+	if report.when == 'teardown':
+		kbuild = 'kbuild' if 'kbuild' in report.keywords else '-'
+		with TIMES.open('a') as f:
+			f.write(f'{_spent.pop(report.nodeid):.1f}\t{kbuild}\t{report.nodeid}\n')

@@ -15,7 +15,7 @@ import pytest
 from conftest import commit_file, committed_author, pinconv
 from pinconv import boot, tree
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.kbuild]
 
 KVER = '6.1'
 WORKSPACE = tree.work_dir() / f'linux-{KVER}'

@@ -266,6 +266,7 @@ def check_fails_on(rng: str, bad: str, out: Path) -> Dict:
 
 
 @pytest.mark.e2e
+@pytest.mark.kbuild
 def test_check_fails_on_the_broken_commit(broken: Tuple[str, str, str],
 					  tmp_path: Path) -> None:
 	start, tip, bad = broken
@@ -281,6 +282,7 @@ def test_check_fails_on_the_broken_commit(broken: Tuple[str, str, str],
 
 
 @pytest.mark.e2e
+@pytest.mark.kbuild
 def test_bisect_names_the_broken_commit(broken: Tuple[str, str, str]) -> None:
 	start, tip, bad = broken
 	p = pinconv('bisect', '--kver', KVER, '--good', start, '--bad', TEST_BRANCH,
@@ -338,6 +340,7 @@ def collision() -> Iterator[Tuple[str, str, str]]:
 
 
 @pytest.mark.e2e
+@pytest.mark.kbuild
 def test_header_proof_leaves_a_collision_to_make(collision: Tuple[str, str, str],
 						 tmp_path: Path) -> None:
 	start, base, bad = collision

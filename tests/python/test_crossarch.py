@@ -267,6 +267,7 @@ def mte_commit() -> Iterator[str]:
 
 
 @pytest.mark.e2e
+@pytest.mark.kbuild
 def test_arm64_builds_the_mte_conversion(mte_commit: str, tmp_path: Path) -> None:
 	start = time.monotonic()
 	p = pinconv('check', '--kver', KVER, '--rev', mte_commit,

@@ -356,6 +356,7 @@ def verdicts(data: Dict) -> Dict:
 
 
 @pytest.mark.e2e
+@pytest.mark.kbuild
 @needs_distcc
 def test_check_through_distccd_equals_local(distccd: Distccd, tmp_path: Path) -> None:
 	if not (WORKSPACE / '.git').is_dir():

@@ -85,6 +85,7 @@ EXPECT = {
 }
 
 
+@pytest.mark.kbuild
 @pytest.mark.parametrize('kver', ['6.1', '6.12'])
 def test_module_spatch_check_audit(repo: Path, kver: str) -> None:
 	before = snapshot(repo)
