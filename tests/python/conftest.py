@@ -98,16 +98,15 @@ def fake_kernel(tmp_path: Path) -> Path:
 # where the time went; `make test-times` prints the slowest.
 TIMES = TOP / 'work' / 'test-times.tsv'
 _spent: Dict[str, float] = {}
-
-
-def pytest_sessionstart(session: pytest.Session) -> None:
-	if session.config.option.collectonly:
-		return		# a listing (test_testtimes does one) keeps the record
-	TIMES.parent.mkdir(parents=True, exist_ok=True)
-	TIMES.write_text('')
+_fresh = True
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+	global _fresh
+	if _fresh:	# the first test of this run: the record starts anew
+		TIMES.parent.mkdir(parents=True, exist_ok=True)
+		TIMES.write_text('')
+		_fresh = False
 	_spent[report.nodeid] = _spent.get(report.nodeid, 0.0) + report.duration
 	if report.when == 'teardown':
 		kbuild = 'kbuild' if 'kbuild' in report.keywords else '-'
