@@ -9,6 +9,8 @@ from typing import List, Tuple
 from pinconv.printer import Error
 from pinconv.tree import TOP
 
+RECORD = TOP / 'work' / 'test-times.tsv'
+
 
 def read(path: Path) -> List[Tuple[float, bool, str]]:
 	"""(seconds, builds a kernel, test id) per finished test."""
@@ -32,5 +34,5 @@ def table(rows: List[Tuple[float, bool, str]], top: int = 25) -> str:
 
 
 def main(top: int = 25) -> int:
-	print(table(read(TOP / 'work' / 'test-times.tsv'), top))
+	print(table(read(RECORD), top))
 	return 0

@@ -96,7 +96,7 @@ def fake_kernel(tmp_path: Path) -> Path:
 # Each test's setup + call + teardown seconds go to work/test-times.tsv
 # the moment it ends, so that a run CI stops at its limit still says
 # where the time went; `make test-times` prints the slowest.
-TIMES = TOP / 'work' / 'test-times.tsv'
+from pinconv.testtimes import RECORD as TIMES  # noqa: E402 (scripts/ is on sys.path above)
 _spent: Dict[str, float] = {}
 _fresh = True
 
